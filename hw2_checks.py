@@ -1,0 +1,212 @@
+"""Checks behind the notebook's test cells.
+
+Each check compares what a student's function returned with what was expected and, when they
+differ, raises ``CheckFailed`` with a message that names the function, what was expected, what came
+back and the likely cause. Checks run from the most basic property to the finest: type, then dtype,
+then shape, then values.
+"""
+import contextlib
+import pickle
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+HIDDEN_CASES_FILE = "hidden_reference.pkl"
+
+# Hints for errors raised inside student code, keyed by a fragment of the error message.
+_ERROR_HINTS = {
+    "inhomogeneous": "a cache or result built with np.array([...]) of arrays with different shapes "
+    "(a ragged array, an error since NumPy 1.24); keep them in a tuple, namedtuple or dict instead",
+    "has no attribute 'int'": "np.int, np.float and np.bool were removed from NumPy; use int, float, bool",
+    "has no attribute 'float'": "np.int, np.float and np.bool were removed from NumPy; use int, float, bool",
+    "shapes": "matrix shapes do not line up: weights are (d_in, d_out) and a layer computes x @ W + b",
+}
+
+
+class CheckFailed(AssertionError):
+    """A result was wrong; the message says which function, how, and the likely cause."""
+
+
+def fail(function, problem, cause=None):
+    """Raise CheckFailed naming ``function``, the ``problem`` and the likely ``cause``."""
+    message = f"{function}: {problem}"
+    if cause:
+        message += f"\n  Likely cause: {cause}"
+    raise CheckFailed(message)
+
+
+def _show(array):
+    return np.array2string(np.asarray(array), precision=10, threshold=20, edgeitems=3)
+
+
+@contextlib.contextmanager
+def calling(function, *, warnings_fail=False, warning_cause=None):
+    """Run student code, turning known errors and (optionally) warnings into clear failures.
+
+    Warnings are recorded rather than printed: nbgrader scores a test cell 0 when anything reaches
+    stderr, and a harmless warning must not cost a correct solution its points.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        except CheckFailed:
+            raise
+        except Exception as error:
+            hint = next((h for key, h in _ERROR_HINTS.items() if key in str(error)), None)
+            if hint is None:
+                raise
+            fail(function, f"raised {type(error).__name__}: {error}", hint)
+    for warning in caught:
+        text = f"{warning.category.__name__}: {warning.message}"
+        if warnings_fail:
+            fail(function, f"emitted a warning ({text}); it must run without warnings", warning_cause)
+        print(f"Note: {function} emitted {text}")
+
+
+def unpack(function, result, names):
+    """Check that ``function`` returned a tuple of ``len(names)`` values and return them."""
+    if not isinstance(result, (tuple, list)) or len(result) != len(names):
+        got = f"a {type(result).__name__}"
+        if isinstance(result, (tuple, list)):
+            got += f" of length {len(result)}"
+        fail(function, f"should return a tuple ({', '.join(names)}) but returned {got}",
+              f"return {', '.join(names)} (a tuple), not a single value or a list of another length")
+    return result
+
+
+def check_list_of_arrays(function, name, got, expected, **kwargs):
+    """Check a list of arrays (e.g. one gradient per layer) against ``expected`` entry by entry."""
+    if not isinstance(got, (list, tuple)):
+        fail(function, f"{name} should be a list of {len(expected)} arrays, one per layer, "
+                        f"but is a {type(got).__name__}",
+              "return a Python list of arrays; a single np.array of differently shaped arrays is ragged")
+    if len(got) != len(expected):
+        fail(function, f"{name} should hold {len(expected)} arrays (one per layer) but holds {len(got)}",
+              "a loop over layers that stops early or starts late (off-by-one layer indexing)")
+    for layer, (got_layer, expected_layer) in enumerate(zip(got, expected)):
+        check_array(function, f"{name}[{layer}]", got_layer, expected_layer, **kwargs)
+
+
+def _shape_cause(got_shape, expected_shape):
+    if len(expected_shape) in (1, 2) and got_shape == (expected_shape[0], expected_shape[0]) \
+            and expected_shape != got_shape:
+        return ("an array of shape (n,) was broadcast against one of shape (n, 1), giving (n, n); "
+                "reshape y to (n, 1) (y.reshape(-1, 1)) or g to (n,) before combining them")
+    if got_shape == expected_shape[::-1]:
+        return "a transposed result: weights are (d_in, d_out), so use x.T @ delta for the gradient of W"
+    if len(expected_shape) == 2 and got_shape == expected_shape[:1]:
+        return "a flattened result: keep the column shape (n, 1), e.g. do not ravel or squeeze"
+    if len(expected_shape) == 1 and got_shape == (expected_shape[0], 1):
+        return "an extra column dimension: return shape (n,), e.g. with .ravel() or [:, 0]"
+    if len(got_shape) == len(expected_shape) + 1:
+        return "one result per example was returned; average over the batch (axis 0) instead"
+    if len(expected_shape) == 2 and expected_shape[0] == 1 and got_shape == expected_shape[1:]:
+        return "the bias has lost its leading axis: biases have shape (1, d_out), keepdims=True helps"
+    return None
+
+
+def check_array(function, name, got, expected, *, rtol=1e-5, atol=1e-9, kinds="f",
+                other_shapes=(), known_bugs=None, factor_hints=None, compare_values=True):
+    """Check one array: type, then dtype, then shape, then values.
+
+    Parameters
+    ----------
+    function : str, the student function being checked (named in every message).
+    name : str, what the array is (e.g. "grad_Ws[0]").
+    got : what the student's function returned.
+    expected : array_like, the right answer.
+    rtol, atol : float, tolerances as in np.allclose.
+    kinds : str, accepted dtype kinds ("f" float, "i" int, "u" unsigned, "b" bool).
+    other_shapes : shapes also accepted; such results are reshaped to ``expected.shape``.
+    known_bugs : dict {likely cause: array_like}, wrong answers that common bugs produce.
+    factor_hints : dict {factor: likely cause}, for results off from the answer by a constant factor.
+    compare_values : bool, False to check only type, dtype and shape.
+    """
+    expected = np.asarray(expected)
+    if isinstance(got, (int, float, np.number)) and expected.ndim == 0:
+        got = np.asarray(got)
+    if not isinstance(got, np.ndarray):
+        fail(function, f"{name} should be a numpy array of shape {expected.shape}, "
+                        f"got a {type(got).__name__}",
+              "returning a list, a tuple or None instead of a numpy array")
+    if got.dtype == object:
+        fail(function, f"{name} has dtype object, expected a numeric array of shape {expected.shape}",
+              "np.array([...]) of arrays with different shapes (a ragged array)")
+    if got.dtype.kind not in kinds:
+        fail(function, f"{name} has dtype {got.dtype}, expected a float array",
+              "integer arithmetic (e.g. np.zeros_like of an int array, or // instead of /)")
+    if got.shape != expected.shape:
+        if got.shape not in [tuple(s) for s in other_shapes]:
+            fail(function, f"{name} has shape {got.shape}, expected {expected.shape}",
+                  _shape_cause(got.shape, expected.shape))
+        got = got.reshape(expected.shape)
+    if not compare_values:
+        return
+    if not np.all(np.isfinite(got)):
+        fail(function, f"{name} contains NaN or infinity: {_show(got)}\n  expected: {_show(expected)}",
+              "overflow in exp, or log of 0: clip probabilities to [1e-15, 1 - 1e-15] before taking logs")
+    if _close(got, expected, rtol, atol):
+        return
+    cause = next((c for c, wrong in (known_bugs or {}).items()
+                  if np.shape(wrong) == expected.shape and _close(got, wrong, rtol, atol)), None)
+    if cause is None:
+        cause = _factor_cause(got, expected, rtol, atol, factor_hints or {})
+    wrong = ~_within(got, expected, rtol, atol)
+    worst = np.unravel_index(np.argmax(np.abs(got - expected) * wrong), expected.shape)
+    fail(function,
+          f"{name} is wrong in {wrong.sum()} of {wrong.size} entries (rtol={rtol:g}, atol={atol:g}); "
+          f"at index {tuple(int(i) for i in worst)} expected {expected[worst]!r}, got {got[worst]!r}\n"
+          f"  expected: {_show(expected)}\n  got:      {_show(got)}",
+          cause)
+
+
+def check_unchanged(function, name, before, after):
+    """Check that ``function`` left its argument ``name`` exactly as it was (bit for bit)."""
+    if isinstance(before, (list, tuple)):
+        if len(after) != len(before):
+            fail(function, f"changed the length of its argument {name} from {len(before)} to {len(after)}",
+                  "appending to or popping from the caller's list; work on a copy")
+        for i, (b, a) in enumerate(zip(before, after)):
+            check_unchanged(function, f"{name}[{i}]", b, a)
+        return
+    if np.shape(before) != np.shape(after) or not np.array_equal(before, after):
+        fail(function, f"changed its argument {name}: it was {_show(before)}, afterwards {_show(after)}",
+              "perturbing an entry in place and not restoring it exactly (x[k] += eps ... x[k] -= eps "
+              "can be off by rounding): perturb a copy, or save the entry and put it back")
+
+
+def check_number(function, name, got, low=-np.inf, high=np.inf, cause=None):
+    """Check that ``got`` is one real number within [low, high]."""
+    if np.ndim(got) != 0 or not np.isreal(got):
+        fail(function, f"{name} should be a single real number, got {got!r}", cause)
+    if not low <= float(got) <= high:
+        fail(function, f"{name} should be between {low} and {high}, got {float(got)!r}", cause)
+
+
+def load_hidden_cases(function):
+    """The instructor's hidden test cases for ``function`` (the file exists only when grading)."""
+    with open(Path(HIDDEN_CASES_FILE), "rb") as file:
+        return pickle.load(file)[function]
+
+
+def _within(got, expected, rtol, atol):
+    return np.abs(got - expected) <= atol + rtol * np.abs(expected)
+
+
+def _close(got, expected, rtol, atol):
+    return bool(np.all(_within(np.asarray(got, dtype=float), np.asarray(expected, dtype=float), rtol, atol)))
+
+
+def _factor_cause(got, expected, rtol, atol, factor_hints):
+    big = np.abs(expected) > atol
+    if not big.any():
+        return None
+    factor = float(np.median(got[big] / expected[big]))
+    if not _close(got, factor * expected, 10 * rtol, atol):
+        return None
+    for hinted, cause in factor_hints.items():
+        if np.isclose(factor, hinted, rtol=1e-3):
+            return cause
+    return f"every entry is {factor:.6g} times the expected value: a missing or extra constant factor"
