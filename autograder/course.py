@@ -9,6 +9,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import nbformat
 from nbgrader.apps import NbGraderAPI
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
@@ -31,6 +32,12 @@ if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
 
 class NbgraderFailed(RuntimeError):
     """An nbgrader step reported failure; the message holds its log and traceback."""
+
+
+def grade_ids_in_order(master=MASTER):
+    """The grade ids of all the master's nbgrader cells, in notebook order."""
+    cells = nbformat.read(master, as_version=4).cells
+    return [c.metadata["nbgrader"]["grade_id"] for c in cells if "grade_id" in c.metadata.get("nbgrader", {})]
 
 
 def make_source(root):

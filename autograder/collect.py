@@ -1,0 +1,170 @@
+"""Find the submissions in what a course collected, and check each before grading.
+
+Accepted layouts (a folder, or a zip of one):
+    <dir>/<student>.ipynb                    one notebook per student
+    <dir>/<student>/assignment.ipynb         one folder per student
+    Canvas download zip                      <name>_[LATE_]<user id>_<submission id>_assignment[-N].ipynb
+    Gradescope export zip                    submission_<id>/assignment.ipynb (+ submission_metadata.yml)
+"""
+import hashlib
+import json
+import re
+import shutil
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import yaml
+
+NOTEBOOK_NAME = "assignment.ipynb"
+MAX_NOTEBOOK_MB = 20
+MAX_ZIP_MB = 2000
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
+CANVAS_NAME = re.compile(r"^(?P<name>[^_]+)_(?:LATE_)?(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$")
+CANVAS_NOTEBOOK = re.compile(r"^assignment(-\d+)?\.ipynb$")
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One student's submission: where it is, and why it cannot be graded (if it cannot)."""
+    student_id: str
+    path: Path
+    name: str = ""
+    problem: str = ""
+
+    @property
+    def sha256(self):
+        return hashlib.sha256(self.path.read_bytes()).hexdigest() if self.path.is_file() else ""
+
+
+def find_submissions(location, unpack_dir):
+    """All submissions in a folder or zip; a zip is extracted (safely) into ``unpack_dir``."""
+    location = Path(location)
+    if not location.exists():
+        raise FileNotFoundError(f"no such folder or zip: {location}")
+    if location.is_file():
+        if not zipfile.is_zipfile(location):
+            raise ValueError(f"{location} is neither a folder nor a zip file")
+        location = _extract(location, Path(unpack_dir))
+    folder = _single_subfolder(location)
+    if (folder / "submission_metadata.yml").exists() or any(folder.glob("submission_*/")):
+        submissions = _gradescope(folder)
+    elif any(CANVAS_NAME.match(p.name) for p in folder.glob("*.ipynb")):
+        submissions = _canvas(folder)
+    else:
+        submissions = _plain(folder)
+    return _deduplicate([check(s) for s in submissions])
+
+
+def check(submission):
+    """The submission, with ``problem`` set when it cannot be graded."""
+    if submission.problem:
+        return submission
+    problem = ""
+    if not STUDENT_ID.match(submission.student_id):
+        problem = (f"student id {submission.student_id!r} is not usable as a folder name: use letters, digits "
+                   "and _ . @ - only")
+    elif submission.path.stat().st_size == 0:
+        problem = "the notebook file is empty (0 bytes)"
+    elif submission.path.stat().st_size > MAX_NOTEBOOK_MB * 1024 * 1024:
+        size = submission.path.stat().st_size / 1024 / 1024
+        problem = (f"the notebook is {size:.0f} MB, over the {MAX_NOTEBOOK_MB} MB limit (huge outputs?): "
+                   "clear the outputs and submit again")
+    else:
+        problem = _notebook_problem(submission.path)
+    return Submission(submission.student_id, submission.path, submission.name, problem)
+
+
+def _notebook_problem(path):
+    try:
+        notebook = nbformat.read(path, as_version=4)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        return f"the file is not valid notebook JSON ({type(error).__name__}: {error})"
+    except Exception as error:  # nbformat raises several types for files that are not notebooks
+        return f"the file is not a readable Jupyter notebook ({type(error).__name__}: {error})"
+    if not notebook.cells:
+        return "the notebook has no cells"
+    return ""
+
+
+def _extract(archive, unpack_dir):
+    """Extract a zip, refusing absolute paths, '..' and archives that unpack to too much."""
+    target = unpack_dir / archive.stem
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    with zipfile.ZipFile(archive) as zipped:
+        members = [m for m in zipped.infolist() if not m.is_dir() and "__MACOSX" not in m.filename]
+        if sum(m.file_size for m in members) > MAX_ZIP_MB * 1024 * 1024:
+            raise ValueError(f"{archive} unpacks to more than {MAX_ZIP_MB} MB")
+        for member in members:
+            destination = (target / member.filename).resolve()
+            if not destination.is_relative_to(target.resolve()):
+                raise ValueError(f"{archive} holds an unsafe path: {member.filename}")
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            with zipped.open(member) as source, open(destination, "wb") as out:
+                shutil.copyfileobj(source, out)
+    return target
+
+
+def _single_subfolder(folder):
+    """A zip often wraps everything in one folder: look inside it."""
+    entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    if len(entries) == 1 and entries[0].is_dir() and not any(entries[0].glob("*.ipynb")) \
+            and not entries[0].name.startswith("submission_"):
+        return _single_subfolder(entries[0])
+    return folder
+
+
+def _plain(folder):
+    submissions = [Submission(p.stem, p) for p in sorted(folder.glob("*.ipynb"))]
+    for student_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        submissions.append(_from_folder(student_dir.name, student_dir))
+    return submissions
+
+
+def _from_folder(student_id, folder, name=""):
+    expected = folder / NOTEBOOK_NAME
+    if expected.is_file():
+        return Submission(student_id, expected, name)
+    found = sorted(p.name for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    problem = (f"no {NOTEBOOK_NAME} in the submission; found {', '.join(found)}: rename it to {NOTEBOOK_NAME}"
+               if found else f"no {NOTEBOOK_NAME} (no notebook at all) in the submission")
+    return Submission(student_id, expected, name, problem)
+
+
+def _canvas(folder):
+    submissions = []
+    for path in sorted(folder.iterdir()):
+        match = CANVAS_NAME.match(path.name)
+        if not match or path.is_dir():
+            continue
+        problem = "" if CANVAS_NOTEBOOK.match(match["file"]) else \
+            f"the file is named {match['file']!r}, not {NOTEBOOK_NAME}"
+        submissions.append(Submission(match["user"], path, match["name"], problem))
+    return submissions
+
+
+def _gradescope(folder):
+    metadata_file = folder / "submission_metadata.yml"
+    metadata = yaml.safe_load(metadata_file.read_text()) if metadata_file.exists() else {}
+    submissions = []
+    for student_dir in sorted(folder.glob("submission_*/")):
+        submitters = (metadata.get(student_dir.name) or {}).get(":submitters") or [{}]
+        person = submitters[0]
+        student_id = str(person.get(":sid") or person.get(":email", "").split("@")[0]
+                         or student_dir.name.removeprefix("submission_"))
+        submissions.append(_from_folder(student_id, student_dir, person.get(":name", "")))
+    return submissions
+
+
+def _deduplicate(submissions):
+    """Two submissions for one student id: keep both as error rows rather than guess."""
+    counts = {}
+    for submission in submissions:
+        counts[submission.student_id] = counts.get(submission.student_id, 0) + 1
+    return [s if counts[s.student_id] == 1 or s.problem else
+            Submission(s.student_id, s.path, s.name, f"{counts[s.student_id]} submissions for this student id "
+                                                     f"(one is {s.path.name}); keep only one")
+            for s in submissions]

@@ -1,0 +1,266 @@
+"""Grade a class: parallel nbgrader autograding of a folder or zip of submissions.
+
+    python -m autograder.grade SUBMISSIONS [--out OUT] [--workers N] [--db-url URL] ...
+
+Writes, under OUT (default ./output):
+    grades.csv              one row per student: every graded part, total, status and reason
+    feedback/<student>.html feedback with the student's plots and the checks' messages (no hidden test code)
+    course/                 the nbgrader course: gradebook, autograded notebooks, feedback (formgrader works here)
+    results.json            what has been graded, so an interrupted run resumes where it stopped
+
+Each submission is autograded by nbgrader in a private course with its own gradebook (in parallel,
+without "database is locked"), then merged into the class gradebook by this process alone.
+Submissions are only ever read.
+"""
+import argparse
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from sqlalchemy.exc import SAWarning
+from tqdm import tqdm
+
+from autograder import collect, course
+from autograder.grade_one import KERNEL_NAME, RESULT_FILE
+
+KILL_MARGIN = 120  # seconds past the submission timeout before a worker process is killed
+
+
+class ClassGrader:
+    def __init__(self, out, workers, db_url=None, cell_timeout=120, submission_timeout=600, memory_mb=4096):
+        self.out = Path(out).resolve()
+        self.course_root = self.out / "course"
+        self.work = self.out / "work"
+        self.template = self.work / "template"
+        self.db_url = db_url or f"sqlite:///{self.course_root / 'gradebook.db'}"
+        self.workers = workers
+        self.cell_timeout = cell_timeout
+        self.submission_timeout = submission_timeout
+        self.memory_mb = memory_mb
+        self.ledger_path = self.out / "results.json"
+        self.ledger = json.loads(self.ledger_path.read_text()) if self.ledger_path.exists() else {}
+        self.running = set()
+
+    def prepare(self):
+        """The class course and the template that private courses copy (made once, then reused)."""
+        if not (self.template / "gradebook.db").exists():
+            course.generate_release(self.template)
+        if not (self.course_root / "source").exists() or not self._assignment_in_gradebook():
+            course.generate_release(self.course_root, db_url=self.db_url)
+        shutil.copyfile(course.CONFIG_FILE, self.course_root / "nbgrader_config.py")
+        kernel_dir = self.work / "jupyter" / "kernels" / KERNEL_NAME
+        kernel_dir.mkdir(parents=True, exist_ok=True)
+        launcher = Path(__file__).resolve().parent / "kernel_launcher.py"
+        (kernel_dir / "kernel.json").write_text(json.dumps({
+            "argv": [sys.executable, str(launcher), "--memory-mb", str(self.memory_mb),
+                     "-f", "{connection_file}"],
+            "display_name": "hw2 grading kernel (resource limited)", "language": "python"}, indent=1))
+
+    def _assignment_in_gradebook(self):
+        with Gradebook(self.db_url, course_id="hw2") as gb:
+            return any(a.name == course.ASSIGNMENT for a in gb.assignments)
+
+    def run(self, location, force=False):
+        self.prepare()
+        submissions = collect.find_submissions(location, self.out / "unpacked")
+        todo = []
+        for submission in submissions:
+            previous = self.ledger.get(submission.student_id, {})
+            if submission.problem:
+                self._record(submission, status="error", reason=submission.problem)
+            elif force or previous.get("sha256") != submission.sha256 or previous.get("status") == "error":
+                todo.append(submission)
+        done = len(submissions) - len(todo)
+        print(f"{len(submissions)} submissions: {len(todo)} to grade, {done} already graded or unreadable "
+              f"({self.workers} workers)")
+        try:
+            self._grade_all(todo)
+        except KeyboardInterrupt:
+            self._stop_running()
+            print("\nInterrupted: what was graded is saved; run the same command again to resume.")
+            raise
+        return submissions
+
+    def _grade_all(self, todo):
+        with ThreadPoolExecutor(self.workers) as pool, \
+                tqdm(total=len(todo), unit="submission", desc="grading", dynamic_ncols=True) as bar:
+            futures = {pool.submit(self._grade_in_subprocess, s): s for s in todo}
+            for future in as_completed(futures):
+                submission = futures[future]
+                result, seconds = future.result()
+                self._merge(submission, result, seconds)
+                bar.set_postfix_str(submission.student_id)
+                bar.update()
+
+    def _grade_in_subprocess(self, submission):
+        work = self.work / "students" / submission.student_id
+        command = [sys.executable, "-m", "autograder.grade_one", "--template", str(self.template),
+                   "--work", str(work), "--student", submission.student_id,
+                   "--submission", str(submission.path), "--cell-timeout", str(self.cell_timeout),
+                   "--submission-timeout", str(self.submission_timeout)]
+        env = dict(os.environ, JUPYTER_PATH=str(self.work / "jupyter"), PYTHONPATH=str(course.REPO))
+        started = time.perf_counter()
+        process = subprocess.Popen(command, env=env, cwd=course.REPO, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        self.running.add(process)
+        try:
+            output, _ = process.communicate(timeout=self.submission_timeout + KILL_MARGIN)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            return {"success": False, "error": f"grading took longer than {self.submission_timeout + KILL_MARGIN} s "
+                                                "and was stopped"}, time.perf_counter() - started
+        finally:
+            self.running.discard(process)
+        result_file = work / RESULT_FILE
+        if process.returncode != 0 or not result_file.exists():
+            return {"success": False, "error": f"the grader crashed (exit {process.returncode})",
+                    "log": output[-4000:]}, time.perf_counter() - started
+        return json.loads(result_file.read_text()), time.perf_counter() - started
+
+    def _stop_running(self):
+        for process in list(self.running):
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    def _merge(self, submission, result, seconds):
+        """Copy one private course's results into the class course and gradebook."""
+        student = submission.student_id
+        if not result.get("success"):
+            self._record(submission, status="error", reason=result.get("error", "grading failed"), seconds=seconds)
+            return
+        private = self.work / "students" / student
+        for step in ["submitted", "autograded", "feedback"]:
+            source = private / step / student / course.ASSIGNMENT
+            target = self.course_root / step / student / course.ASSIGNMENT
+            if target.exists():
+                shutil.rmtree(target)
+            if source.exists():
+                shutil.copytree(source, target)
+        feedback_html = self.course_root / "feedback" / student / course.ASSIGNMENT / f"{course.NOTEBOOK}.html"
+        if feedback_html.exists():
+            (self.out / "feedback").mkdir(exist_ok=True)
+            shutil.copyfile(feedback_html, self.out / "feedback" / f"{student}.html")
+        with Gradebook(f"sqlite:///{private / 'gradebook.db'}", course_id="hw2") as private_gb, \
+                Gradebook(self.db_url, course_id="hw2") as class_gb:
+            copy_submission(private_gb, class_gb, student)
+        crashed = any("KernelDied" in r or "SubmissionTimeout" in r for r in result["reasons"].values())
+        self._record(submission, status="partial" if crashed else "graded", reasons=result["reasons"],
+                     seconds=seconds)
+        shutil.rmtree(private, ignore_errors=True)
+
+    def _record(self, submission, status, reason="", reasons=None, seconds=None):
+        self.ledger[submission.student_id] = {
+            "sha256": submission.sha256, "file": str(submission.path), "name": submission.name,
+            "status": status, "reason": reason, "reasons": reasons or {},
+            "seconds": round(seconds, 2) if seconds else None}
+        temporary = self.ledger_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self.ledger, indent=1, sort_keys=True))
+        temporary.replace(self.ledger_path)  # atomic: an interrupted run never leaves half a ledger
+
+    def write_grades_csv(self, submissions):
+        """grades.csv: one row per student with the score of every graded part."""
+        order = course.grade_ids_in_order()
+        with Gradebook(self.db_url, course_id="hw2") as gb, warnings.catch_warnings():
+            # nbgrader's cell properties make SQLAlchemy warn about autoflush; the reads are right
+            warnings.simplefilter("ignore", SAWarning)
+            notebook = gb.find_notebook(course.NOTEBOOK, course.ASSIGNMENT)
+            cells = list(notebook.grade_cells) + list(notebook.task_cells)
+            parts = sorted((c.name for c in cells), key=order.index)
+            maximum = {c.name: c.max_score for c in cells}
+            automatic = [c.name for c in notebook.grade_cells if c.cell_type == "code"]
+            rows = []
+            for submission in sorted(submissions, key=lambda s: s.student_id):
+                entry = self.ledger.get(submission.student_id, {})
+                row = {"student": submission.student_id, "name": submission.name, "status": entry.get("status"),
+                       "auto_max": _number(sum(maximum[p] for p in automatic)), "max": _number(sum(maximum.values()))}
+                scores = {}
+                if entry.get("status") in ("graded", "partial"):
+                    found = gb.find_submission_notebook(course.NOTEBOOK, course.ASSIGNMENT, submission.student_id)
+                    scores = {g.name: g.score for g in found.grades}
+                    row["needs_manual_grade"] = sum(g.needs_manual_grade for g in found.grades)
+                for part in parts:
+                    row[part] = _number(scores.get(part)) if scores else ""
+                row["auto_score"] = _number(sum(scores.get(p) or 0 for p in automatic))
+                row["total"] = _number(sum(v or 0 for v in scores.values()))
+                lost = [f"{part}: {why}" for part, why in sorted(entry.get("reasons", {}).items(),
+                                                                   key=lambda item: order.index(item[0]))]
+                row["reason"] = " | ".join(filter(None, [entry.get("reason", "")] + lost))
+                rows.append(row)
+        columns = ["student", "name", "status", *parts, "auto_score", "auto_max", "needs_manual_grade",
+                   "total", "max", "reason"]
+        with open(self.out / "grades.csv", "w", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=columns, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+        return rows
+
+
+def _number(value):
+    if value is None:
+        return ""
+    return int(value) if float(value).is_integer() else round(float(value), 2)
+
+
+def copy_submission(source_gb, target_gb, student):
+    """Copy a student's autograded scores and comments between gradebooks (manual scores are kept)."""
+    submission = source_gb.find_submission(course.ASSIGNMENT, student)
+    target_gb.update_or_create_student(student)
+    target = target_gb.update_or_create_submission(course.ASSIGNMENT, student, timestamp=submission.timestamp)
+    for notebook in submission.notebooks:
+        for grade in notebook.grades:
+            copy = target_gb.find_grade(grade.name, notebook.name, course.ASSIGNMENT, student)
+            copy.auto_score = grade.auto_score
+            copy.needs_manual_grade = grade.needs_manual_grade if copy.manual_score is None else False
+        for comment in notebook.comments:
+            copy = target_gb.find_comment(comment.name, notebook.name, course.ASSIGNMENT, student)
+            copy.auto_comment = comment.auto_comment
+        target_notebook = target_gb.find_submission_notebook(notebook.name, course.ASSIGNMENT, student)
+        target_notebook.late_submission_penalty = notebook.late_submission_penalty
+    target_gb.db.commit()
+    return target
+
+
+def print_summary(rows, out):
+    width = max([len(r["student"]) for r in rows] + [7])
+    print(f"\n{'student':<{width}}  {'status':<8} {'auto':>9} {'manual':>7}  reason")
+    for row in rows:
+        auto = f"{row['auto_score']}/{row['auto_max']}" if row["status"] in ("graded", "partial") else "-"
+        pending = row.get("needs_manual_grade", "")
+        reason = row["reason"][:100] + ("..." if len(row["reason"]) > 100 else "")
+        print(f"{row['student']:<{width}}  {row['status'] or '':<8} {auto:>9} {pending!s:>7}  {reason}")
+    print(f"\ngrades: {out / 'grades.csv'}\nfeedback: {out / 'feedback'}\n"
+          f"gradebook and formgrader course: {out / 'course'}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("submissions", type=Path, help="folder or zip of submissions")
+    parser.add_argument("--out", type=Path, default=Path("output"), help="output folder (default: output)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="parallel graders (default: cores)")
+    parser.add_argument("--db-url", help="SQLAlchemy URL of the gradebook (default: SQLite in OUT/course)")
+    parser.add_argument("--cell-timeout", type=int, default=120, help="seconds per cell (default 120)")
+    parser.add_argument("--submission-timeout", type=int, default=600,
+                        help="seconds per submission, all cells together (default 600)")
+    parser.add_argument("--memory-mb", type=int, default=4096, help="memory limit of each kernel (default 4096)")
+    parser.add_argument("--force", action="store_true", help="grade again what was already graded")
+    args = parser.parse_args(argv)
+    grader = ClassGrader(args.out, args.workers, args.db_url, args.cell_timeout, args.submission_timeout,
+                         args.memory_mb)
+    submissions = grader.run(args.submissions, force=args.force)
+    print_summary(grader.write_grades_csv(submissions), grader.out)
+
+
+if __name__ == "__main__":
+    main()

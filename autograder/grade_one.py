@@ -1,0 +1,108 @@
+"""Autograde one submission in a private nbgrader course, and write a summary of the result.
+
+Run by autograder.grade, one process per submission, so that submissions are graded in parallel
+without sharing a gradebook; the main process then merges the private gradebook into the class's.
+
+    python -m autograder.grade_one --template DIR --work DIR --student ID --submission FILE [options]
+"""
+import argparse
+import json
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.apps import NbGraderAPI
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
+                                    IgnorePattern, LimitOutput, SaveAutoGrades)
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+
+from autograder import course
+from autograder.preprocessors import KERNEL_DIED, TIME_BUDGET, ResilientExecute, StderrAsNote
+
+KERNEL_NAME = "hw2-grader"
+RESULT_FILE = "result.json"
+STOPPED = {KERNEL_DIED, TIME_BUDGET, "CellTimeoutError"}
+
+
+def grading_config(root, cell_timeout, submission_timeout):
+    config = course.course_config(root)
+    config.Autograde.autograde_preprocessors = [
+        ResilientExecute, StderrAsNote, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+        AssignLatePenalties, CheckCellMetadata]
+    config.Execute.kernel_name = KERNEL_NAME
+    config.Execute.timeout = cell_timeout
+    config.ResilientExecute.submission_timeout = submission_timeout
+    # nbgrader puts the hidden tests' source into feedback; keep their messages, not their code
+    config.GenerateFeedback.preprocessors = [ClearHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
+    config.ClearHiddenTests.enforce_metadata = False
+    return config
+
+
+def reasons_by_cell(autograded_notebook):
+    """{grade_id: why it lost points} from the error outputs of the autograded notebook."""
+    reasons = {}
+    notebook = nbformat.read(autograded_notebook, as_version=4)
+    for cell in notebook.cells:
+        nbgrader = cell.metadata.get("nbgrader", {})
+        errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+        # a test cell's error is why it lost points; elsewhere only a crash or a timeout is news
+        if errors and (nbgrader.get("grade") or errors[-1].ename in STOPPED):
+            reasons[nbgrader.get("grade_id", "cell")] = summarise_error(errors[-1])
+    return reasons
+
+
+def summarise_error(error):
+    lines = [line.strip() for line in str(error.get("evalue", "")).splitlines() if line.strip()]
+    text = f"{error.ename}: {lines[0] if lines else ''}"
+    cause = next((line for line in lines if line.startswith("Likely cause")), None)
+    if cause:
+        text += f" ({cause})"
+    return text[:400]
+
+
+def grade(template, work, student, submission, cell_timeout, submission_timeout):
+    """Autograde and generate feedback in ``work``; return the result summary (also saved as JSON)."""
+    if work.exists():
+        shutil.rmtree(work)
+    submitted = work / "submitted" / student / course.ASSIGNMENT
+    submitted.mkdir(parents=True)
+    (work / "source").symlink_to(template / "source", target_is_directory=True)
+    shutil.copyfile(template / "gradebook.db", work / "gradebook.db")
+    shutil.copyfile(submission, submitted / f"{course.NOTEBOOK}.ipynb")
+
+    api = NbGraderAPI(config=grading_config(work, cell_timeout, submission_timeout))
+    result = {"student": student, "success": False, "reasons": {}}
+    autograde = api.autograde(course.ASSIGNMENT, student, force=True, create=True)
+    autograded = work / "autograded" / student / course.ASSIGNMENT / f"{course.NOTEBOOK}.ipynb"
+    if not autograde.get("success") or not autograded.exists():
+        log = autograde.get("log", "") + autograde.get("error", "")
+        errors = [line for line in log.splitlines() if line.startswith("[ERROR]")]
+        result["error"] = errors[0].removeprefix("[ERROR] ") if errors else "nbgrader autograde failed"
+        result["log"] = log[-4000:]
+    else:
+        result["reasons"] = reasons_by_cell(autograded)
+        feedback = api.generate_feedback(course.ASSIGNMENT, student, force=True)
+        result["success"] = True
+        result["feedback"] = bool(feedback.get("success"))
+    (work / RESULT_FILE).write_text(json.dumps(result, indent=1))
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--template", type=Path, required=True, help="course made by generate_release")
+    parser.add_argument("--work", type=Path, required=True, help="private course folder for this student")
+    parser.add_argument("--student", required=True)
+    parser.add_argument("--submission", type=Path, required=True)
+    parser.add_argument("--cell-timeout", type=int, default=120)
+    parser.add_argument("--submission-timeout", type=int, default=600)
+    args = parser.parse_args(argv)
+    os.environ.setdefault("JUPYTER_PATH", str(args.template.parent / "jupyter"))
+    grade(args.template.resolve(), args.work.resolve(), args.student, args.submission.resolve(),
+          args.cell_timeout, args.submission_timeout)
+
+
+if __name__ == "__main__":
+    main()
