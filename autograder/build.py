@@ -4,6 +4,7 @@
     python -m autograder.build student    # assignment.ipynb, via nbgrader generate_assignment
     python -m autograder.build hidden     # autograder/hidden_reference.pkl
     python -m autograder.build solution   # solutions/solution_executed.ipynb, the master run end to end
+    python -m autograder.build examples   # examples/submissions/, the bundled sample submissions
 
 Generated files are never edited by hand; tests fail when a committed copy drifts from its source.
 """
@@ -16,7 +17,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from autograder import course, make_hidden_reference
+from autograder import course, make_examples, make_hidden_reference
 
 STUDENT_NOTEBOOK = course.REPO / "assignment.ipynb"
 EXECUTED_SOLUTION = course.REPO / "solutions" / "solution_executed.ipynb"
@@ -45,12 +46,14 @@ def execute_solution(out=EXECUTED_SOLUTION, timeout=600):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", nargs="?", choices=["all", "student", "hidden", "solution"], default="all")
+    parser.add_argument("what", nargs="?", choices=["all", "student", "hidden", "solution", "examples"], default="all")
     what = parser.parse_args(argv).what
     if what in ("all", "hidden"):
         make_hidden_reference.main([])
     if what in ("all", "student"):
         print(f"wrote {build_student_notebook()}")
+    if what in ("all", "examples"):
+        make_examples.main()
     if what in ("all", "solution"):
         out, seconds = execute_solution()
         print(f"wrote {out} (ran in {seconds:.1f} s)")

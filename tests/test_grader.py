@@ -1,0 +1,192 @@
+"""End-to-end tests of the class grader (autograder.grade) through nbgrader's real pipeline."""
+import csv
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder import collect, course, make_examples
+
+EXAMPLES = course.REPO / "examples" / "submissions"
+AUTOGRADED_MAX = 39
+GRADED_CELLS = 20
+
+
+def grade(submissions, out, *extra):
+    """Run the grading command as an instructor would; return (grades.csv rows by student, stdout)."""
+    run = subprocess.run([sys.executable, "-m", "autograder.grade", str(submissions), "--out", str(out), *extra],
+                         cwd=course.REPO, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, f"autograder.grade failed (exit {run.returncode}):\n{run.stdout}\n{run.stderr}"
+    with open(Path(out) / "grades.csv") as file:
+        return {row["student"]: row for row in csv.DictReader(file)}, run.stdout
+
+
+def digests(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def examples_graded(tmp_path_factory):
+    before = digests(EXAMPLES)
+    out = tmp_path_factory.mktemp("example")
+    rows, stdout = grade(EXAMPLES, out, "--workers", "2")
+    return out, rows, stdout, before
+
+
+def test_bundled_examples_get_the_expected_scores(examples_graded):
+    _, rows, stdout, _ = examples_graded
+    expected = {"alice": ("graded", "39"), "bob": ("graded", "26"), "carol": ("error", "0"),
+                "dave": ("partial", "39"), "erin": ("graded", "0")}
+    got = {student: (row["status"], row["auto_score"]) for student, row in rows.items()}
+    assert got == expected, f"expected (status, autograded score) {expected}, got {got}"
+    assert all(row["auto_max"] == str(AUTOGRADED_MAX) for row in rows.values())
+    assert "student" in stdout and "alice" in stdout, f"no summary table printed:\n{stdout}"
+
+
+def test_every_lost_point_has_a_reason(examples_graded):
+    _, rows, _, _ = examples_graded
+    bob = rows["bob"]
+    for part, cause in [("test_sigmoid_activation", "overflow"), ("test_backward_pass", "summed over the batch")]:
+        assert bob[part] == "0", f"bob's {part}: expected 0 points, got {bob[part]}"
+        assert f"{part}: CheckFailed" in bob["reason"] and cause in bob["reason"], \
+            f"bob's reason should explain {part} ({cause!r}); got {bob['reason']!r}"
+    assert "not valid notebook JSON" in rows["carol"]["reason"] or "not a readable" in rows["carol"]["reason"], \
+        f"carol's broken JSON should be explained, got {rows['carol']['reason']!r}"
+    assert "plot_loss: KernelDied" in rows["dave"]["reason"], \
+        f"dave's dying kernel should be named with its cell, got {rows['dave']['reason']!r}"
+
+
+def test_submissions_are_never_modified(examples_graded):
+    _, _, _, before = examples_graded
+    assert digests(EXAMPLES) == before, "grading changed the submitted files"
+
+
+def test_gradebook_is_consistent(examples_graded):
+    out, rows, _, _ = examples_graded
+    with Gradebook(f"sqlite:///{out / 'course' / 'gradebook.db'}", course_id="hw2") as gb:
+        students = sorted(s.id for s in gb.students)
+        assert students == ["alice", "bob", "dave", "erin"], f"students in the gradebook: {students}"
+        for student in students:
+            submission = gb.find_submission("hw2", student)
+            grades = [g for nb in submission.notebooks for g in nb.grades]
+            assert len(grades) == GRADED_CELLS, f"{student}: expected {GRADED_CELLS} grades, got {len(grades)}"
+            auto = sum(g.score for g in grades if g.cell_type == "code")
+            assert str(int(auto)) == rows[student]["auto_score"], \
+                f"{student}: gradebook says {auto}, grades.csv says {rows[student]['auto_score']}"
+
+
+def test_feedback_has_messages_and_plots_but_no_hidden_test_code(examples_graded):
+    out, _, _, _ = examples_graded
+    files = sorted((out / "feedback").glob("*.html"))
+    assert [f.stem for f in files] == ["alice", "bob", "dave", "erin"], f"feedback files: {files}"
+    hidden_lines = [line.strip() for cell in nbformat.read(course.MASTER, as_version=4).cells
+                    if "### BEGIN HIDDEN TESTS" in cell.source
+                    for line in cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+                    .splitlines() if len(line.strip()) > 25]
+    for file in files:
+        html = file.read_text()
+        assert "HIDDEN TESTS" not in html and "load_hidden_cases(" not in html, f"{file.name} shows hidden tests"
+        leaked = [line for line in hidden_lines if line in html]
+        assert not leaked, f"{file.name} contains hidden test code: {leaked[:3]}"
+    bob = (out / "feedback" / "bob.html").read_text()
+    assert "Likely cause" in bob and "data:image/png;base64" in bob, \
+        "bob's feedback should keep the checks' diagnostic messages and the plots"
+
+
+def test_regrading_is_idempotent_and_resumes_only_what_is_missing(examples_graded, tmp_path):
+    out, rows, _, _ = examples_graded
+    resumed = tmp_path / "resumed"
+    shutil.copytree(out, resumed, symlinks=True)
+    ledger = json.loads((resumed / "results.json").read_text())
+    del ledger["erin"]  # as if the run had been interrupted before erin was merged
+    (resumed / "results.json").write_text(json.dumps(ledger))
+    again, stdout = grade(EXAMPLES, resumed, "--workers", "2")
+    assert "1 to grade" in stdout, f"only erin should be graded again; the command said:\n{stdout}"
+    assert again == rows, "grading again changed the results"
+
+
+def test_tampered_and_noisy_correct_submission_keeps_full_marks(tmp_path):
+    """Deleted and edited test cells are restored from the gradebook; stderr output costs nothing."""
+    student = nbformat.read(course.REPO / "assignment.ipynb", as_version=4)
+    master = nbformat.read(course.MASTER, as_version=4)
+    notebook = make_examples.completed(student, master, {
+        "relu_activation": [("    out = np.maximum(s, 0)\n",
+                             "    import sys\n    print('debugging relu', file=sys.stderr)\n    out = np.maximum(s, 0)\n")]})
+    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in notebook.cells}
+    notebook.cells.remove(by_id["test_relu_activation"])
+    by_id["test_sigmoid_activation"].source = "pass  # nothing to see here"
+    notebook.cells.append(nbformat.from_dict(json.loads(json.dumps(by_id["test_training"]))))
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    nbformat.write(notebook, folder / "frank.ipynb")
+    rows, _ = grade(folder, tmp_path / "out", "--workers", "1")
+    frank = rows["frank"]
+    assert (frank["status"], frank["auto_score"]) == ("graded", str(AUTOGRADED_MAX)), \
+        f"expected full autograded marks, got {frank['status']} {frank['auto_score']}: {frank['reason']}"
+    assert frank["test_relu_activation"] == "2" and frank["test_sigmoid_activation"] == "3", frank
+
+
+def test_parallel_and_sequential_grading_agree(examples_graded, tmp_path):
+    _, rows, _, _ = examples_graded
+    folder = tmp_path / "two"
+    folder.mkdir()
+    for name in ["alice", "bob"]:
+        shutil.copyfile(EXAMPLES / f"{name}.ipynb", folder / f"{name}.ipynb")
+    sequential, _ = grade(folder, tmp_path / "out", "--workers", "1")
+    for name in ["alice", "bob"]:
+        parts = {k: v for k, v in rows[name].items() if k.startswith("test_")}
+        assert {k: sequential[name][k] for k in parts} == parts, f"{name}: 1 and 2 workers disagree"
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"", "empty"),
+    (b'{"cells": [', "not valid notebook JSON"),
+    (json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode(), "no cells"),
+])
+def test_unreadable_notebooks_get_a_clear_problem(tmp_path, content, problem):
+    path = tmp_path / "zoe.ipynb"
+    path.write_bytes(content)
+    (found,) = collect.find_submissions(tmp_path, tmp_path / "unpacked")
+    assert problem in found.problem, f"expected a problem mentioning {problem!r}, got {found.problem!r}"
+
+
+def test_huge_notebook_and_wrong_file_name_are_reported(tmp_path, monkeypatch):
+    monkeypatch.setattr(collect, "MAX_NOTEBOOK_MB", 0)
+    shutil.copyfile(EXAMPLES / "alice.ipynb", tmp_path / "yan.ipynb")
+    (tmp_path / "xia").mkdir()
+    shutil.copyfile(EXAMPLES / "alice.ipynb", tmp_path / "xia" / "Assignment (1).ipynb")
+    found = {s.student_id: s.problem for s in collect.find_submissions(tmp_path, tmp_path / "unpacked")}
+    assert "over the 0 MB limit" in found["yan"], found
+    assert "rename it to assignment.ipynb" in found["xia"], found
+
+
+def test_canvas_and_gradescope_zips_name_students(tmp_path):
+    import zipfile
+    canvas = tmp_path / "canvas.zip"
+    with zipfile.ZipFile(canvas, "w") as z:
+        z.write(EXAMPLES / "alice.ipynb", "smithalice_LATE_1234_987_assignment-1.ipynb")
+        z.write(EXAMPLES / "bob.ipynb", "jonesbob_5678_988_assignment.ipynb")
+    found = {s.student_id: (s.name, s.problem) for s in collect.find_submissions(canvas, tmp_path / "u1")}
+    assert found == {"1234": ("smithalice", ""), "5678": ("jonesbob", "")}, found
+    gradescope = tmp_path / "gradescope.zip"
+    with zipfile.ZipFile(gradescope, "w") as z:
+        z.write(EXAMPLES / "alice.ipynb", "assignment_1_export/submission_111/assignment.ipynb")
+        z.writestr("assignment_1_export/submission_metadata.yml",
+                   "submission_111:\n  :submitters:\n  - :name: Alice Smith\n    :sid: a123\n")
+    found = {s.student_id: (s.name, s.problem) for s in collect.find_submissions(gradescope, tmp_path / "u2")}
+    assert found == {"a123": ("Alice Smith", "")}, found
+
+
+def test_zip_with_unsafe_paths_is_refused(tmp_path):
+    import zipfile
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("../../escape.ipynb", "{}")
+    with pytest.raises(ValueError, match="unsafe path"):
+        collect.find_submissions(archive, tmp_path / "unpacked")
