@@ -79,7 +79,7 @@ def check(submission):
 def _notebook_problem(path):
     try:
         notebook = nbformat.read(path, as_version=4)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except (json.JSONDecodeError, UnicodeDecodeError, nbformat.reader.NotJSONError) as error:
         return f"the file is not valid notebook JSON ({type(error).__name__}: {error})"
     except Exception as error:  # nbformat raises several types for files that are not notebooks
         return f"the file is not a readable Jupyter notebook ({type(error).__name__}: {error})"

@@ -14,12 +14,14 @@ from pathlib import Path
 import nbformat
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.apps import NbGraderAPI
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, GetGrades,
-                                    IgnorePattern, LimitOutput, SaveAutoGrades)
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput,
+                                    DeduplicateIds, GetGrades, IgnorePattern, LimitOutput, OverwriteCells,
+                                    OverwriteKernelspec, SaveAutoGrades)
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
 from autograder import course
-from autograder.preprocessors import KERNEL_DIED, TIME_BUDGET, ResilientExecute, StderrAsNote
+from autograder.preprocessors import (KERNEL_DIED, TIME_BUDGET, DropMetadataWithoutId, ResilientExecute,
+                                      ShortTracebacks, StderrAsNote)
 
 KERNEL_NAME = "hw2-grader"
 RESULT_FILE = "result.json"
@@ -28,6 +30,8 @@ STOPPED = {KERNEL_DIED, TIME_BUDGET, "CellTimeoutError"}
 
 def grading_config(root, cell_timeout, submission_timeout):
     config = course.course_config(root)
+    config.Autograde.sanitize_preprocessors = [
+        ClearOutput, DeduplicateIds, DropMetadataWithoutId, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
     config.Autograde.autograde_preprocessors = [
         ResilientExecute, StderrAsNote, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
         AssignLatePenalties, CheckCellMetadata]
@@ -35,7 +39,8 @@ def grading_config(root, cell_timeout, submission_timeout):
     config.Execute.timeout = cell_timeout
     config.ResilientExecute.submission_timeout = submission_timeout
     # nbgrader puts the hidden tests' source into feedback; keep their messages, not their code
-    config.GenerateFeedback.preprocessors = [ClearHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
+    config.GenerateFeedback.preprocessors = [ClearHiddenTests, ShortTracebacks, GetGrades,
+                                             CSSHTMLHeaderPreprocessor]
     config.ClearHiddenTests.enforce_metadata = False
     return config
 

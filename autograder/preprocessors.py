@@ -8,6 +8,10 @@ ResilientExecute
 StderrAsNote
     nbgrader gives a test cell 0 points when anything reached stderr; a harmless warning from
     correct student code must not cost points, so stderr of grade cells is kept as a note on stdout.
+DropMetadataWithoutId
+    lets nbgrader restore missing cells in a notebook that also has duplicated ones.
+ShortTracebacks
+    for feedback: errors of test cells keep their message, not the traceback that quotes test code.
 """
 import copy
 import time
@@ -82,4 +86,30 @@ class StderrAsNote(NbGraderPreprocessor):
                 if output.output_type == "stream" and output.name == "stderr":
                     output.name = "stdout"
                     output.text = "".join(f"[stderr] {line}\n" for line in output.text.splitlines())
+        return cell, resources
+
+
+class ShortTracebacks(NbGraderPreprocessor):
+    """For feedback: a test cell's error keeps its message but not its traceback.
+
+    IPython tracebacks quote the source lines around the failure, which for a hidden test would
+    show the hidden test's code to the student.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and is_grade(cell):
+            for output in cell.outputs:
+                if output.output_type == "error":
+                    output.traceback = [f"{output.ename}: {output.evalue}"]
+        return cell, resources
+
+
+class DropMetadataWithoutId(NbGraderPreprocessor):
+    """After DeduplicateIds: a duplicated cell keeps nbgrader metadata without a grade id, which
+    makes OverwriteCells.add_missing_cells fail (KeyError 'grade_id', nbgrader 0.9.6). Such a cell
+    is the student's copy of a graded cell: make it an ordinary cell."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if "nbgrader" in cell.metadata and "grade_id" not in cell.metadata.nbgrader:
+            del cell.metadata["nbgrader"]
         return cell, resources
