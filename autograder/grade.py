@@ -17,26 +17,45 @@ import csv
 import json
 import os
 import shutil
+import multiprocessing
 import signal
-import subprocess
 import sys
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 
-from autograder import collect, course
-from autograder.grade_one import KERNEL_NAME, RESULT_FILE
+from autograder import collect, course, grade_one
+from autograder.grade_one import KERNEL_NAME
 
 KILL_MARGIN = 120  # seconds past the submission timeout before a worker process is killed
 
 
+def grade_in_worker(task):
+    """Grade one submission in a pool worker; return grade_one's result with its wall time."""
+    pid_file, log_file = task.pop("pid_file"), task.pop("log_file")
+    pid_file.write_text(str(os.getpid()))
+    with open(log_file, "w") as log:  # nbgrader's and the kernel's chatter, kept off the progress bar
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+    started = time.perf_counter()
+    try:
+        result = grade_one.grade(**task)
+    except Exception as error:  # a bug or an I/O failure: an error row, not a stopped batch
+        result = {"success": False, "error": f"the grader failed: {type(error).__name__}: {error}"}
+    finally:
+        pid_file.unlink(missing_ok=True)
+    return dict(result, seconds=time.perf_counter() - started)
+
+
 class ClassGrader:
-    def __init__(self, out, workers, db_url=None, cell_timeout=120, submission_timeout=600, memory_mb=4096):
+    def __init__(self, out, workers, db_url=None, cell_timeout=120, submission_timeout=600, memory_mb=4096,
+                 blas_threads=None):
         self.out = Path(out).resolve()
         self.course_root = self.out / "course"
         self.work = self.out / "work"
@@ -46,9 +65,9 @@ class ClassGrader:
         self.cell_timeout = cell_timeout
         self.submission_timeout = submission_timeout
         self.memory_mb = memory_mb
+        self.blas_threads = blas_threads or max(1, (os.cpu_count() or 1) // workers)
         self.ledger_path = self.out / "results.json"
         self.ledger = json.loads(self.ledger_path.read_text()) if self.ledger_path.exists() else {}
-        self.running = set()
 
     def prepare(self):
         """The class course and the template that private courses copy (made once, then reused)."""
@@ -62,7 +81,7 @@ class ClassGrader:
         launcher = Path(__file__).resolve().parent / "kernel_launcher.py"
         (kernel_dir / "kernel.json").write_text(json.dumps({
             "argv": [sys.executable, str(launcher), "--memory-mb", str(self.memory_mb),
-                     "-f", "{connection_file}"],
+                     "--threads", str(self.blas_threads), "-f", "{connection_file}"],
             "display_name": "hw2 grading kernel (resource limited)", "language": "python"}, indent=1))
 
     def _assignment_in_gradebook(self):
@@ -85,54 +104,83 @@ class ClassGrader:
         try:
             self._grade_all(todo)
         except KeyboardInterrupt:
-            self._stop_running()
             print("\nInterrupted: what was graded is saved; run the same command again to resume.")
             raise
         return submissions
 
     def _grade_all(self, todo):
-        with ThreadPoolExecutor(self.workers) as pool, \
-                tqdm(total=len(todo), unit="submission", desc="grading", dynamic_ncols=True) as bar:
-            futures = {pool.submit(self._grade_in_subprocess, s): s for s in todo}
-            for future in as_completed(futures):
-                submission = futures[future]
-                result, seconds = future.result()
-                self._merge(submission, result, seconds)
-                bar.set_postfix_str(submission.student_id)
-                bar.update()
+        os.environ["JUPYTER_PATH"] = str(self.work / "jupyter")  # where the grading kernel is
+        attempts = {}
+        with tqdm(total=len(todo), unit="submission", desc="grading", dynamic_ncols=True) as bar:
+            while todo:
+                for submission in todo:
+                    attempts[submission.student_id] = attempts.get(submission.student_id, 0) + 1
+                todo = self._grade_in_pool(todo, bar, last_try={s for s, n in attempts.items() if n > 1})
 
-    def _grade_in_subprocess(self, submission):
-        work = self.work / "students" / submission.student_id
-        command = [sys.executable, "-m", "autograder.grade_one", "--template", str(self.template),
-                   "--work", str(work), "--student", submission.student_id,
-                   "--submission", str(submission.path), "--cell-timeout", str(self.cell_timeout),
-                   "--submission-timeout", str(self.submission_timeout)]
-        env = dict(os.environ, JUPYTER_PATH=str(self.work / "jupyter"), PYTHONPATH=str(course.REPO))
-        started = time.perf_counter()
-        process = subprocess.Popen(command, env=env, cwd=course.REPO, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True, start_new_session=True)
-        self.running.add(process)
+    def _grade_in_pool(self, todo, bar, last_try):
+        """Grade in a pool of long-lived worker processes (nbgrader is imported once per worker).
+
+        A submission that outlives its timeout has its worker killed, which breaks the pool: the
+        submissions that were waiting are returned, to be graded in a new pool.
+        """
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["autograder.grade_one"])
+        pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        running = self.work / "running"
+        running.mkdir(parents=True, exist_ok=True)
+        (self.work / "logs").mkdir(exist_ok=True)
+        futures = {pool.submit(grade_in_worker, self._task(s)): s for s in todo}
+        retry, killed = [], set()
         try:
-            output, _ = process.communicate(timeout=self.submission_timeout + KILL_MARGIN)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-            return {"success": False, "error": f"grading took longer than {self.submission_timeout + KILL_MARGIN} s "
-                                                "and was stopped"}, time.perf_counter() - started
-        finally:
-            self.running.discard(process)
-        result_file = work / RESULT_FILE
-        if process.returncode != 0 or not result_file.exists():
-            return {"success": False, "error": f"the grader crashed (exit {process.returncode})",
-                    "log": output[-4000:]}, time.perf_counter() - started
-        return json.loads(result_file.read_text()), time.perf_counter() - started
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=1, return_when=FIRST_COMPLETED)
+                for future in done:
+                    submission = futures[future]
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        if submission.student_id in killed:
+                            result = {"success": False, "error": f"grading took longer than "
+                                      f"{self.submission_timeout + KILL_MARGIN} s and was stopped"}
+                        elif submission.student_id not in last_try:
+                            retry.append(submission)
+                            continue
+                        else:
+                            result = {"success": False, "error": "the grading process crashed twice"}
+                    self._merge(submission, result, result.get("seconds"))
+                    bar.set_postfix_str(submission.student_id)
+                    bar.update()
+                killed |= self._kill_overdue(running)
+        except KeyboardInterrupt:
+            # drop what has not started, stop what has: nothing unmerged reaches the gradebook
+            pool.shutdown(wait=False, cancel_futures=True)
+            self._kill_overdue(running, after=0)
+            raise
+        pool.shutdown()
+        return retry
 
-    def _stop_running(self):
-        for process in list(self.running):
+    def _task(self, submission):
+        return dict(template=self.template, work=self.work / "students" / submission.student_id,
+                    student=submission.student_id, submission=submission.path.resolve(),
+                    cell_timeout=self.cell_timeout, submission_timeout=self.submission_timeout,
+                    pid_file=self.work / "running" / f"{submission.student_id}.pid",
+                    log_file=self.work / "logs" / f"{submission.student_id}.log")
+
+    def _kill_overdue(self, running, after=None):
+        """Kill the workers whose submission has run for more than ``after`` seconds (default: past
+        its time); return those students."""
+        after = self.submission_timeout + KILL_MARGIN if after is None else after
+        killed = set()
+        for pid_file in running.glob("*.pid"):
             try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+                if time.time() - pid_file.stat().st_mtime > after:
+                    os.kill(int(pid_file.read_text()), signal.SIGKILL)
+                    killed.add(pid_file.stem)
+                    pid_file.unlink()
+            except (FileNotFoundError, ProcessLookupError, ValueError):
+                continue
+        return killed
 
     def _merge(self, submission, result, seconds):
         """Copy one private course's results into the class course and gradebook."""
@@ -254,10 +302,12 @@ def main(argv=None):
     parser.add_argument("--submission-timeout", type=int, default=600,
                         help="seconds per submission, all cells together (default 600)")
     parser.add_argument("--memory-mb", type=int, default=4096, help="memory limit of each kernel (default 4096)")
+    parser.add_argument("--blas-threads", type=int,
+                        help="BLAS threads of each kernel (default: the cores shared among the workers)")
     parser.add_argument("--force", action="store_true", help="grade again what was already graded")
     args = parser.parse_args(argv)
     grader = ClassGrader(args.out, args.workers, args.db_url, args.cell_timeout, args.submission_timeout,
-                         args.memory_mb)
+                         args.memory_mb, args.blas_threads)
     submissions = grader.run(args.submissions, force=args.force)
     print_summary(grader.write_grades_csv(submissions), grader.out)
 

@@ -34,9 +34,10 @@ def definitions_source(master=MASTER):
         if cell.cell_type != "code" or cell.metadata.get("nbgrader", {}).get("grade"):
             continue
         lines = [line for line in cell.source.splitlines() if not line.lstrip().startswith("%")]
-        tree = ast.parse("\n".join(lines))
-        parts.extend(ast.get_source_segment("\n".join(lines), node, padded=True)
-                     for node in tree.body if _is_definition(node))
+        for node in ast.parse("\n".join(lines)).body:
+            if _is_definition(node):
+                first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+                parts.append("\n".join(lines[first - 1:node.end_lineno]))
     return "\n\n".join(parts)
 
 
@@ -45,7 +46,7 @@ def load_reference(master=MASTER):
     sys.path.insert(0, str(REPO))  # the master imports hw2 and hw2_checks
     try:
         module = types.ModuleType("hw2_reference")
-        exec(compile(definitions_source(master), str(master), "exec"), module.__dict__)
+        exec(compile(definitions_source(master), f"<definitions of {master.name}>", "exec"), module.__dict__)
     finally:
         sys.path.remove(str(REPO))
     return module

@@ -4,8 +4,10 @@ import hashlib
 import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from html import unescape
 from pathlib import Path
 
@@ -22,7 +24,9 @@ GRADED_CELLS = 20
 
 def grade(submissions, out, *extra):
     """Run the grading command as an instructor would; return (grades.csv rows by student, stdout)."""
-    run = subprocess.run([sys.executable, "-m", "autograder.grade", str(submissions), "--out", str(out), *extra],
+    # one BLAS thread per kernel: the tests themselves run two at a time on two cores
+    run = subprocess.run([sys.executable, "-m", "autograder.grade", str(submissions), "--out", str(out),
+                          "--blas-threads", "1", *extra],
                          cwd=course.REPO, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, f"autograder.grade failed (exit {run.returncode}):\n{run.stdout}\n{run.stderr}"
     with open(Path(out) / "grades.csv") as file:
@@ -136,13 +140,16 @@ def test_tampered_and_noisy_correct_submission_keeps_full_marks(tmp_path):
     assert frank["test_relu_activation"] == "2" and frank["test_sigmoid_activation"] == "3", frank
 
 
-def test_parallel_and_sequential_grading_agree(examples_graded, tmp_path):
+def test_parallel_and_sequential_grading_agree_and_the_master_earns_every_point(examples_graded, tmp_path):
     _, rows, _, _ = examples_graded
     folder = tmp_path / "two"
     folder.mkdir()
     for name in ["alice", "bob"]:
         shutil.copyfile(EXAMPLES / f"{name}.ipynb", folder / f"{name}.ipynb")
+    shutil.copyfile(course.MASTER, folder / "instructor.ipynb")
     sequential, _ = grade(folder, tmp_path / "out", "--workers", "1")
+    assert sequential["instructor"]["auto_score"] == str(AUTOGRADED_MAX), \
+        f"the master itself, submitted, should earn every autograded point: {sequential['instructor']}"
     for name in ["alice", "bob"]:
         parts = {k: v for k, v in rows[name].items() if k.startswith("test_")}
         assert {k: sequential[name][k] for k in parts} == parts, f"{name}: 1 and 2 workers disagree"
@@ -194,3 +201,47 @@ def test_zip_with_unsafe_paths_is_refused(tmp_path):
         z.writestr("../../escape.ipynb", "{}")
     with pytest.raises(ValueError, match="unsafe path"):
         collect.find_submissions(archive, tmp_path / "unpacked")
+
+
+def test_infinite_loop_and_memory_bomb_cost_only_their_cells(tmp_path):
+    student = nbformat.read(course.REPO / "assignment.ipynb", as_version=4)
+    master = nbformat.read(course.MASTER, as_version=4)
+    notebook = make_examples.completed(student, master, {
+        # loops forever on the public relu check's input only
+        "relu_activation": [("    out = np.maximum(s, 0)\n",
+                             "    while np.shape(s) == (2, 2) and s[0, 0] == -2.0:\n        pass\n"
+                             "    out = np.maximum(s, 0)\n")],
+        "optional_memorise": [("np.random.seed(1)\n", "hog = np.ones(10**10)  # 80 GB\nnp.random.seed(1)\n")]})
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    nbformat.write(notebook, folder / "gina.ipynb")
+    rows, _ = grade(folder, tmp_path / "out", "--workers", "1", "--cell-timeout", "60")
+    gina = rows["gina"]
+    assert (gina["auto_score"], gina["test_relu_activation"]) == (str(AUTOGRADED_MAX - 2), "0"), \
+        f"only the relu test (2 points) should be lost, got {gina['auto_score']}: {gina['reason']}"
+    assert "test_relu_activation: CellTimeoutError" in gina["reason"], gina["reason"]
+
+
+def test_interrupted_run_resumes_without_regrading(tmp_path):
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for i in range(4):
+        shutil.copyfile(EXAMPLES / "alice.ipynb", folder / f"s{i}.ipynb")
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "autograder.grade", str(folder), "--out", str(out),
+                                "--workers", "1", "--blas-threads", "1"],
+                               cwd=course.REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    ledger = out / "results.json"
+    deadline = time.monotonic() + 300
+    while not (ledger.exists() and json.loads(ledger.read_text())) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    process.send_signal(signal.SIGINT)  # Ctrl-C
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode != 0 and b"resume" in output, (process.returncode, output.decode()[-3000:])
+    done = len(json.loads(ledger.read_text()))
+    assert 1 <= done < 4, f"expected the run to stop part-way, {done} of 4 were graded"
+    rows, stdout = grade(folder, out, "--workers", "2")
+    assert f"{4 - done} to grade" in stdout, stdout
+    assert {r["auto_score"] for r in rows.values()} == {str(AUTOGRADED_MAX)}, rows
+    with Gradebook(f"sqlite:///{out / 'course' / 'gradebook.db'}", course_id="hw2") as gb:
+        assert sorted(s.id for s in gb.students) == [f"s{i}" for i in range(4)]
