@@ -2,9 +2,10 @@
 
     python -m benchmarks.grading [--submissions K] [--workers N]
 
-K copies of one correct submission (examples/submissions/alice.ipynb) are graded three ways, each
+K copies of one correct submission (examples/submissions/alice.ipynb) are graded four ways, each
 from a fresh course: stock nbgrader (`nbgrader autograde` then `nbgrader generate_feedback`, one
-process, sequential), this kit with 1 worker, and this kit with N workers (default: the cores).
+process, sequential), this kit with 1 worker (whose kernel gets all the cores' BLAS threads), the
+same with one BLAS thread, and this kit with N workers (default: the cores; one BLAS thread each).
 Prints seconds per submission and the ratios.
 """
 import argparse
@@ -36,7 +37,7 @@ def stock_nbgrader(root, submissions):
     return time.perf_counter() - started
 
 
-def this_kit(root, submissions, workers):
+def this_kit(root, submissions, workers, blas_threads=None):
     folder = root / "submissions"
     folder.mkdir(parents=True)
     for i in range(submissions):
@@ -45,14 +46,15 @@ def this_kit(root, submissions, workers):
     subprocess.run([sys.executable, "-c", "from autograder.grade import ClassGrader; "
                     f"ClassGrader({str(root / 'out')!r}, 1).prepare()"], cwd=course.REPO, check=True)
     started = time.perf_counter()
+    threads = ["--blas-threads", str(blas_threads)] if blas_threads else []
     subprocess.run([sys.executable, "-m", "autograder.grade", str(folder), "--out", str(root / "out"),
-                    "--workers", str(workers)], cwd=course.REPO, check=True, capture_output=True)
+                    "--workers", str(workers), *threads], cwd=course.REPO, check=True, capture_output=True)
     return time.perf_counter() - started
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--submissions", type=int, default=6, help="K, how many copies to grade (default 6)")
+    parser.add_argument("--submissions", type=int, default=10, help="K, how many copies to grade (default 10)")
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="N (default: the cores)")
     args = parser.parse_args(argv)
     k = args.submissions
@@ -62,6 +64,7 @@ def main(argv=None):
         scratch = Path(scratch)
         timings["stock nbgrader (sequential)"] = stock_nbgrader(scratch / "stock", k)
         timings["autograder.grade, 1 worker"] = this_kit(scratch / "one", k, 1)
+        timings["  the same, 1 BLAS thread"] = this_kit(scratch / "one-thread", k, 1, blas_threads=1)
         timings[f"autograder.grade, {args.workers} workers"] = this_kit(scratch / "many", k, args.workers)
     stock = timings["stock nbgrader (sequential)"]
     one = timings["autograder.grade, 1 worker"]
@@ -70,7 +73,9 @@ def main(argv=None):
         print(f"{name:<34} {seconds:8.1f} {seconds / k:13.2f} {seconds / stock:8.2f}x")
     many = timings[f"autograder.grade, {args.workers} workers"]
     print(f"\noverhead of 1 worker over stock nbgrader: {100 * (one / stock - 1):+.1f}% (target < 10%)")
-    print(f"speed-up of {args.workers} workers over 1 worker: {one / many:.2f}x (target >= 1.8x on 2 cores)")
+    print(f"speed-up of {args.workers} workers over 1 worker: {one / many:.2f}x (target >= 1.8x on 2 cores); "
+          f"over 1 worker with the same 1 BLAS thread per kernel: "
+          f"{timings['  the same, 1 BLAS thread'] / many:.2f}x")
 
 
 if __name__ == "__main__":
