@@ -201,7 +201,8 @@ class ClassGrader:
             (self.out / "feedback").mkdir(exist_ok=True)
             shutil.copyfile(feedback_html, self.out / "feedback" / f"{student}.html")
         with Gradebook(f"sqlite:///{private / 'gradebook.db'}", course_id="hw2") as private_gb, \
-                Gradebook(self.db_url, course_id="hw2") as class_gb:
+                Gradebook(self.db_url, course_id="hw2") as class_gb, warnings.catch_warnings():
+            warnings.simplefilter("ignore", SAWarning)  # nbgrader's relationships warn on autoflush
             copy_submission(private_gb, class_gb, student)
         crashed = any("KernelDied" in r or "SubmissionTimeout" in r for r in result["reasons"].values())
         self._record(submission, status="partial" if crashed else "graded", reasons=result["reasons"],
@@ -221,8 +222,7 @@ class ClassGrader:
         """grades.csv: one row per student with the score of every graded part."""
         order = course.grade_ids_in_order()
         with Gradebook(self.db_url, course_id="hw2") as gb, warnings.catch_warnings():
-            # nbgrader's cell properties make SQLAlchemy warn about autoflush; the reads are right
-            warnings.simplefilter("ignore", SAWarning)
+            warnings.simplefilter("ignore", SAWarning)  # as in _merge
             notebook = gb.find_notebook(course.NOTEBOOK, course.ASSIGNMENT)
             cells = list(notebook.grade_cells) + list(notebook.task_cells)
             parts = sorted((c.name for c in cells), key=order.index)
