@@ -108,7 +108,7 @@ def _shape_cause(got_shape, expected_shape):
 
 
 def check_array(function, name, got, expected, *, rtol=1e-5, atol=1e-9, kinds="f",
-                other_shapes=(), known_bugs=None, factor_hints=None, compare_values=True):
+                other_shapes=(), known_bugs=None, factor_hints=None, compare_values=True, bias_like=False):
     """Check one array: type, then dtype, then shape, then values.
 
     Parameters
@@ -123,6 +123,7 @@ def check_array(function, name, got, expected, *, rtol=1e-5, atol=1e-9, kinds="f
     known_bugs : dict {likely cause: array_like}, wrong answers that common bugs produce.
     factor_hints : dict {factor: likely cause}, for results off from the answer by a constant factor.
     compare_values : bool, False to check only type, dtype and shape.
+    bias_like : bool, also accept shape (d,) for an expected (1, d), which broadcasts the same way.
     """
     expected = np.asarray(expected)
     if isinstance(got, (int, float, np.number)) and expected.ndim == 0:
@@ -137,6 +138,8 @@ def check_array(function, name, got, expected, *, rtol=1e-5, atol=1e-9, kinds="f
     if got.dtype.kind not in kinds:
         fail(function, f"{name} has dtype {got.dtype}, expected a float array",
               "integer arithmetic (e.g. np.zeros_like of an int array, or // instead of /)")
+    if bias_like and expected.ndim == 2 and expected.shape[0] == 1:
+        other_shapes = [*other_shapes, expected.shape[1:]]  # (d,) broadcasts like (1, d)
     if got.shape != expected.shape:
         if got.shape not in [tuple(s) for s in other_shapes]:
             fail(function, f"{name} has shape {got.shape}, expected {expected.shape}",
@@ -157,7 +160,8 @@ def check_array(function, name, got, expected, *, rtol=1e-5, atol=1e-9, kinds="f
     worst = np.unravel_index(np.argmax(np.abs(got - expected) * wrong), expected.shape)
     fail(function,
           f"{name} is wrong in {wrong.sum()} of {wrong.size} entries (rtol={rtol:g}, atol={atol:g}); "
-          f"at index {tuple(int(i) for i in worst)} expected {expected[worst]!r}, got {got[worst]!r}\n"
+          f"at index {tuple(int(i) for i in worst)} expected {float(expected[worst])!r}, "
+          f"got {float(got[worst])!r}\n"
           f"  expected: {_show(expected)}\n  got:      {_show(got)}",
           cause)
 

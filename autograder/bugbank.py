@@ -161,7 +161,7 @@ MUTANTS = [
                 "    dL_dg = np.reshape([finite_difference_checker(lambda g_: logistic_loss(g_, y_batch)[0].mean(), g, k)\n"
                 "                        for k in range(g.size)], g.shape)\n"
                 "    grad_Ws, grad_bs = backward_pass(dL_dg, caches)\n")]},
-            [NN_FD], "0.5 times the expected value"),
+            [NN_FD], "called backward_pass"),
     _mutant("nn_fd_dL_dg_then_backprop_exact", "finite differences of each example's loss with respect "
             "to g only, then backward_pass: the numbers are right, but nothing is checked independently",
             {"my_nn_finite_difference_checker": [(NN_FD_BODY,
@@ -169,7 +169,7 @@ MUTANTS = [
                 "    dL_dg = np.reshape([finite_difference_checker(lambda g_: logistic_loss(g_, y_batch)[0].sum(), g, k)\n"
                 "                        for k in range(g.size)], g.shape)\n"
                 "    grad_Ws, grad_bs = backward_pass(dL_dg, caches)\n")]},
-            [NN_FD], "my_nn_finite_difference_checker"),
+            [NN_FD], "called backward_pass"),
     # --- activations ---------------------------------------------------------------------------
     _mutant("sigmoid_naive_overflow", "1 / (1 + exp(-s)): overflows with a RuntimeWarning at s = -1000",
             {"sigmoid_activation": [(SIGMOID_CORE, "    out = 1 / (1 + np.exp(-s))\n")]},
@@ -190,7 +190,7 @@ MUTANTS = [
                                      "    e_pos = np.exp(-s, where=s > 0)\n"
                                      "    e_neg = np.exp(s, where=s < 0)\n"
                                      "    out = np.where(s > 0, 1 / (1 + e_pos), e_neg / (1 + e_neg))\n")]},
-            [SIGMOID], "sigmoid_activation: "),
+            [SIGMOID], "'where' used without 'out'"),
     _mutant("relu_derivative_from_output", "ReLU derivative computed from the output, out >= 0, which "
             "holds for every unit (from the input it would be s > 0)",
             {"relu_activation": [("ds = (np.asarray(s) > 0)", "ds = (out >= 0)")]},
@@ -212,7 +212,7 @@ MUTANTS = [
             [LOSS, TRAINING], "right only for y = 1"),
     _mutant("dL_dg_divided_by_n", "dL/dg divided by n inside the loss (the mean belongs in backward_pass)",
             {"logistic_loss": [(DL_DG, DL_DG + " / len(g)")]},
-            [LOSS], "dL_dg was divided by n"),
+            [LOSS, TRAINING], "dL_dg was divided by n"),
     # --- layer, initialisation, forward ------------------------------------------------------
     _mutant("ragged_cache", "cache = np.array([x, W, activation_grad]): a ragged array, a ValueError on NumPy >= 1.24",
             {"layer_forward": [("cache = LayerCache(x, W, activation_grad)", "cache = np.array([x, W, activation_grad])")]},
@@ -271,7 +271,7 @@ MUTANTS = [
     _mutant("flatten_column_major", "images flattened column by column (order='F')",
             {"flatten_images": [("flat = images.reshape(len(images), -1)",
                                  "flat = np.array([image.flatten(order=\"F\") for image in images])")]},
-            [FLATTEN], "flatten_images: "),
+            [FLATTEN], "flatten_images(X_train[:5]) is wrong"),
 ]
 
 VARIANTS = [
@@ -449,7 +449,8 @@ def run_fast(notebook, cell_timeout=CELL_TIMEOUT):
         env.pop("PYTHONPATH", None)  # the kernel sees the student's files only
         client = NotebookClient(notebook, timeout=cell_timeout, kernel_name="python3", allow_errors=True,
                                 interrupt_on_timeout=True, resources={"metadata": {"path": folder}})
-        with client.setup_kernel(env=env, cwd=folder):
+        # (stderr: the kernel's own chatter, e.g. its warning about TCP without encryption)
+        with client.setup_kernel(env=env, cwd=folder, stderr=subprocess.DEVNULL):
             for index, cell in enumerate(notebook.cells):
                 grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
                 try:
@@ -472,6 +473,17 @@ def failed_cells(results):
 # ---------------------------------------------------------------------------------------------
 # Full path: the real grading pipeline
 # ---------------------------------------------------------------------------------------------
+def cell_errors(notebook_path):
+    """{grade_id: "<ErrorName>: <message>" or None} for the test cells of an executed notebook."""
+    errors = {}
+    for cell in nbformat.read(notebook_path, as_version=4).cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in points():
+            found = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+            errors[grade_id] = f"{found[-1].ename}: {found[-1].evalue}" if found else None
+    return errors
+
+
 def html_text(html):
     """What a student reads in a feedback page: the text without markup."""
     return unescape(re.sub(r"<[^>]+>", "", html))
@@ -481,7 +493,8 @@ def grade_full(notebooks, out, workers=2, extra=()):
     """Grade {student: notebook} with ``python -m autograder.grade``.
 
     Returns {student: {"failed": [grade ids below full marks], "scores": {grade_id: points},
-    "status", "auto_score", "reason", "feedback": the feedback page as text}} (and writes under ``out``).
+    "messages": {grade_id: the error its cell showed, or None}, "status", "auto_score", "reason",
+    "row": the grades.csv row, "feedback": the feedback page as text}} (and writes under ``out``).
     """
     out = Path(out)
     submissions = out / "submissions"
@@ -498,8 +511,11 @@ def grade_full(notebooks, out, workers=2, extra=()):
         for row in csv.DictReader(file):
             scores = {g: float(row[g]) if row[g] != "" else 0.0 for g in points()}
             feedback = out / "graded" / "feedback" / f"{row['student']}.html"
+            autograded = (out / "graded" / "course" / "autograded" / row["student"] / course.ASSIGNMENT
+                          / f"{course.NOTEBOOK}.ipynb")
             results[row["student"]] = {
                 "failed": [g for g, p in points().items() if scores[g] < p], "scores": scores,
+                "messages": cell_errors(autograded) if autograded.exists() else {},
                 "status": row["status"], "auto_score": row["auto_score"], "reason": row["reason"], "row": row,
                 "feedback": html_text(feedback.read_text()) if feedback.exists() else ""}
     return results
@@ -526,9 +542,11 @@ def evaluate_full(names, workers=2):
 
 
 def _reason_for(result, grade_id):
-    """The reason grades.csv gives for ``grade_id`` (and the feedback text, where the full message is)."""
+    """Why ``grade_id`` lost points: its cell's error in the autograded notebook, else grades.csv's reason."""
+    if result["messages"].get(grade_id):
+        return result["messages"][grade_id]
     parts = [p for p in result["reason"].split(" | ") if p.startswith(f"{grade_id}: ")]
-    return (parts[0].removeprefix(f"{grade_id}: ") if parts else "lost points") + "\n" + result["feedback"]
+    return parts[0].removeprefix(f"{grade_id}: ") if parts else "lost points (no error shown)"
 
 
 def message_ok(entry, results):
