@@ -34,7 +34,7 @@ def build_student_notebook(out=STUDENT_NOTEBOOK):
 def execute_solution(out=EXECUTED_SOLUTION, timeout=600):
     """Run the master notebook end to end (hidden tests included) and save it with its outputs."""
     with tempfile.TemporaryDirectory() as root:
-        source = course.make_source(root)
+        source = course.make_source(root, with_hidden=True)
         notebook = nbformat.read(source / f"{course.NOTEBOOK}.ipynb", as_version=4)
         started = time.perf_counter()
         NotebookClient(notebook, timeout=timeout, kernel_name="python3",

@@ -2,7 +2,11 @@
 
     <root>/source/hw2/assignment.ipynb   the master notebook (solutions/master.ipynb)
     <root>/source/hw2/<student files>    hw2.py, hw2_checks.py, data/...
-    <root>/source/hw2/hidden_reference.pkl  the hidden tests' answers: used when grading, never released
+
+The hidden tests' answers (autograder/hidden_reference.pkl) stay out of the course: the grader reads
+them from this repository (autograder.hidden_tests), so they are never released nor copied next to a
+submission. ``make_source(root, with_hidden=True)`` adds them, for running the master's hidden tests
+in a kernel as stock nbgrader would (building the executed solution, benchmarks).
 """
 import os
 import shutil
@@ -40,7 +44,7 @@ def grade_ids_in_order(master=MASTER):
     return [c.metadata["nbgrader"]["grade_id"] for c in cells if "grade_id" in c.metadata.get("nbgrader", {})]
 
 
-def make_source(root):
+def make_source(root, with_hidden=False):
     """Fill <root>/source/hw2 from the repository and return that folder."""
     source = Path(root) / "source" / ASSIGNMENT
     if source.exists():
@@ -49,7 +53,8 @@ def make_source(root):
     shutil.copyfile(MASTER, source / f"{NOTEBOOK}.ipynb")
     for name in STUDENT_FILES:
         shutil.copyfile(REPO / name, source / name)
-    shutil.copyfile(HIDDEN_REFERENCE, source / HIDDEN_REFERENCE.name)
+    if with_hidden:
+        shutil.copyfile(HIDDEN_REFERENCE, source / HIDDEN_REFERENCE.name)
     return source
 
 
@@ -77,13 +82,13 @@ def run(result, step):
     return result
 
 
-def generate_release(root, db_url=None):
+def generate_release(root, db_url=None, with_hidden=False):
     """Make the course at ``root`` and run nbgrader generate_assignment; return the release folder.
 
     This also records the assignment's cells (with their hidden tests) in the gradebook, which
     autograde later restores test cells from.
     """
-    make_source(root)
+    make_source(root, with_hidden)
     api = NbGraderAPI(config=course_config(root, for_release=True, db_url=db_url))
     run(api.generate_assignment(ASSIGNMENT, force=True, create=True), "generate_assignment")
     return Path(root) / "release" / ASSIGNMENT

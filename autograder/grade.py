@@ -32,6 +32,7 @@ from tqdm import tqdm
 
 from autograder import collect, course, grade_one
 from autograder.grade_one import KERNEL_NAME
+from autograder.kernel_launcher import sandbox_available
 
 KILL_MARGIN = 120  # seconds past the submission timeout before a worker process is killed
 
@@ -55,7 +56,7 @@ def grade_in_worker(task):
 
 class ClassGrader:
     def __init__(self, out, workers, db_url=None, cell_timeout=120, submission_timeout=600, memory_mb=4096,
-                 blas_threads=None):
+                 blas_threads=None, sandbox=None):
         self.out = Path(out).resolve()
         self.course_root = self.out / "course"
         self.work = self.out / "work"
@@ -66,6 +67,7 @@ class ClassGrader:
         self.submission_timeout = submission_timeout
         self.memory_mb = memory_mb
         self.blas_threads = blas_threads or max(1, (os.cpu_count() or 1) // workers)
+        self.sandbox = sandbox_available() if sandbox is None else sandbox
         self.ledger_path = self.out / "results.json"
         self.ledger = json.loads(self.ledger_path.read_text()) if self.ledger_path.exists() else {}
 
@@ -80,9 +82,14 @@ class ClassGrader:
         kernel_dir.mkdir(parents=True, exist_ok=True)
         launcher = Path(__file__).resolve().parent / "kernel_launcher.py"
         (kernel_dir / "kernel.json").write_text(json.dumps({
-            "argv": [sys.executable, str(launcher), "--memory-mb", str(self.memory_mb),
-                     "--threads", str(self.blas_threads), "-f", "{connection_file}"],
-            "display_name": "hw2 grading kernel (resource limited)", "language": "python"}, indent=1))
+            "argv": [sys.executable, str(launcher), *(["--sandbox"] if self.sandbox else []),
+                     "--memory-mb", str(self.memory_mb), "--threads", str(self.blas_threads),
+                     "-f", "{connection_file}"],
+            "display_name": "hw2 grading kernel (sandboxed)" if self.sandbox else "hw2 grading kernel (limited)",
+            "language": "python"}, indent=1))
+        if not self.sandbox:
+            print("WARNING: no sandbox (it needs root on Linux): student code runs as this user and can read "
+                  "what this user can; see SECURITY.md", file=sys.stderr)
 
     def _assignment_in_gradebook(self):
         with Gradebook(self.db_url, course_id="hw2") as gb:
@@ -164,7 +171,7 @@ class ClassGrader:
         return dict(template=self.template, work=self.work / "students" / submission.student_id,
                     student=submission.student_id, submission=submission.path.resolve(),
                     cell_timeout=self.cell_timeout, submission_timeout=self.submission_timeout,
-                    pid_file=self.work / "running" / f"{submission.student_id}.pid",
+                    sandbox=self.sandbox, pid_file=self.work / "running" / f"{submission.student_id}.pid",
                     log_file=self.work / "logs" / f"{submission.student_id}.log")
 
     def _kill_overdue(self, running, after=None):
@@ -304,10 +311,12 @@ def main(argv=None):
     parser.add_argument("--memory-mb", type=int, default=4096, help="memory limit of each kernel (default 4096)")
     parser.add_argument("--blas-threads", type=int,
                         help="BLAS threads of each kernel (default: the cores shared among the workers)")
+    parser.add_argument("--no-sandbox", dest="sandbox", action="store_false", default=None,
+                        help="run kernels without the sandbox even as root (see SECURITY.md)")
     parser.add_argument("--force", action="store_true", help="grade again what was already graded")
     args = parser.parse_args(argv)
     grader = ClassGrader(args.out, args.workers, args.db_url, args.cell_timeout, args.submission_timeout,
-                         args.memory_mb, args.blas_threads)
+                         args.memory_mb, args.blas_threads, args.sandbox)
     submissions = grader.run(args.submissions, force=args.force)
     print_summary(grader.write_grades_csv(submissions), grader.out)
 

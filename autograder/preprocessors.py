@@ -5,6 +5,8 @@ ResilientExecute
     submission only the cell that killed it -- the kernel is restarted, the cells above are run
     again to rebuild the state, and grading goes on -- instead of failing the whole submission. A
     time budget per submission shortens the last cells' timeouts and marks cells it cannot reach.
+    The kernel runs in a scratch copy of the submission's folder (in a sandbox, see
+    kernel_launcher.py), and test cells' hidden tests run in this process (autograder.hidden_tests).
 StderrAsNote
     nbgrader gives a test cell 0 points when anything reached stderr; a harmless warning from
     correct student code must not cost points, so stderr of grade cells is kept as a note on stdout.
@@ -14,14 +16,19 @@ ShortTracebacks
     for feedback: errors of test cells keep their message, not the traceback that quotes test code.
 """
 import copy
+import shutil
+import tempfile
 import time
+from pathlib import Path
 
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
-from nbformat.v4 import new_output
+from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader.utils import is_grade
-from traitlets import Integer
+from traitlets import Bool, Integer, Unicode
+
+from autograder import hidden_tests
 
 KERNEL_DIED = "KernelDied"
 TIME_BUDGET = "SubmissionTimeout"
@@ -34,12 +41,30 @@ def error_output(ename, evalue):
 class ResilientExecute(Execute):
     submission_timeout = Integer(600, help="Seconds for all cells of one submission together").tag(config=True)
     max_restarts = Integer(3, help="Kernel restarts allowed per submission").tag(config=True)
+    hidden_reference = Unicode("", help="The hidden tests' reference file, read by this process only").tag(config=True)
+    sandbox = Bool(False, help="The kernel runs in kernel_launcher's sandbox: talk to it over ipc").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._deadline = time.monotonic() + self.submission_timeout
         self._cell_timeout = self.timeout
         self._restarts = 0
-        return super().preprocess(nb, resources, km)
+        self._kernel = hidden_tests.Kernel(self._run_for_hidden_tests)
+        scratch = Path(tempfile.mkdtemp(prefix="hw2-grading-"))
+        try:
+            # the kernel gets a copy of the submission's folder: whatever it does there, the files stay
+            shutil.copytree(resources["metadata"]["path"], scratch / "work", symlinks=True)
+            (scratch / "ipc").mkdir()
+            self._scratch = scratch
+            resources = dict(resources, metadata=dict(resources["metadata"], path=str(scratch / "work")))
+            return super().preprocess(nb, resources, km)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        if self.sandbox:  # the sandboxed kernel has no network: Unix sockets in the scratch folder
+            km.transport, km.ip = "ipc", str(self._scratch / "ipc" / "kernel")
+        return km
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
@@ -51,17 +76,58 @@ class ResilientExecute(Execute):
             cell.outputs = [error_output(TIME_BUDGET if remaining < 1 else KERNEL_DIED, reason)]
             return cell, resources
         self.timeout = max(1, int(min(self._cell_timeout, remaining)))
+        source = cell.source
+        public, hidden = hidden_tests.split(source) if is_grade(cell) else (source, "")
         try:
-            return super().preprocess_cell(cell, resources, index)
+            cell.source = public  # the kernel never sees the hidden tests
+            super().preprocess_cell(cell, resources, index)
+            cell.source = source
+            if hidden and not any(o.output_type == "error" for o in cell.outputs):
+                self._run_hidden(cell, hidden, index)
         except DeadKernelError:
             cell.outputs.append(error_output(
                 KERNEL_DIED, "the kernel died while running this cell (it exited, crashed or went over a "
                              "resource limit); grading went on in a new kernel after running the cells above again"))
             self._restart_and_replay(index)
-            return cell, resources
+        finally:
+            cell.source = source
+        return cell, resources
+
+    def _run_hidden(self, cell, hidden, index):
+        """Run the hidden tests here; a failure becomes the cell's error output, as if raised in it."""
+        self._hidden_cell_index = index
+        self._hidden_cell_deadline = time.monotonic() + self.timeout
+        try:
+            printed = hidden_tests.run_hidden(hidden, self._kernel, Path(self.hidden_reference),
+                                              cell.metadata.get("nbgrader", {}).get("grade_id", index))
+            error = None
+        except DeadKernelError:
+            raise
+        except Exception as raised:  # noqa: BLE001 (any failure of a hidden test fails the cell)
+            printed, error = "", raised
+        if printed:
+            cell.outputs.append(new_output("stream", name="stdout", text=printed))
+        if error is not None:
+            cell.outputs.append(error_output(type(error).__name__, str(error)))
+
+    def _run_for_hidden_tests(self, code):
+        """Run ``code`` in the kernel within what is left of the cell's time; return its outputs."""
+        remaining = self._hidden_cell_deadline - time.monotonic()
+        if remaining < 1:
+            raise hidden_tests.KernelError(f"the hidden tests ran out of the cell's {self._cell_timeout} s")
+        self.timeout, timeout = max(1, int(remaining)), self.timeout
+        cell = self.nb.cells[self._hidden_cell_index]
+        try:
+            request = new_code_cell(code)
+            self.execute_cell(request, self._hidden_cell_index, store_history=False)
+            return request.outputs
+        finally:
+            self.timeout = timeout
+            self.nb.cells[self._hidden_cell_index] = cell  # nbclient puts the cell it ran into the notebook
 
     def _restart_and_replay(self, index):
-        """Restart the kernel and run the code cells before ``index`` again, discarding their output."""
+        """Restart the kernel and run the code cells before ``index`` again (without their hidden
+        tests), discarding their output."""
         while self._restarts <= self.max_restarts:
             self._restarts += 1
             self.log.warning("Kernel died at cell %d; restarting (%d)", index, self._restarts)
@@ -73,7 +139,9 @@ class ResilientExecute(Execute):
             try:
                 for i, earlier in enumerate(self.nb.cells[:index]):
                     if earlier.cell_type == "code":
-                        self.execute_cell(copy.deepcopy(earlier), i, store_history=False)
+                        replay = copy.deepcopy(earlier)
+                        replay.source = hidden_tests.split(earlier.source)[0]
+                        self.execute_cell(replay, i, store_history=False)
                 return
             except DeadKernelError:
                 continue

@@ -1,0 +1,308 @@
+"""Run a test cell's hidden tests in the grader's own process, never in the student's kernel.
+
+Everything in the student's kernel can be changed by student code: numpy, builtins, IPython's input
+transformers, the checks themselves, the files it can read. So the hidden part of a test cell (the
+lines between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``) runs here instead, with the
+instructor's hw2_checks and the hidden reference loaded from the instructor's folder. When it names
+something it does not define (``sigmoid_activation``, ``history``), that name is looked up in the
+kernel: a function becomes a proxy whose calls run in the kernel, a value is copied out. Only data
+crosses from the kernel -- arrays as .npy bytes read with ``allow_pickle=False``, numbers, strings,
+and containers of them -- so an object with a lying ``__eq__`` or ``__array__`` arrives as what it is,
+and every comparison happens here. The kernel sees the hidden inputs, never the expected answers.
+
+Objects that come back from a call keep a handle to the original in the kernel: passing them back
+(the caches from forward_pass to backward_pass) passes the student's own object. Arrays given to a
+call are copied back after it, so the checks see it when student code changed its arguments.
+"""
+import base64
+import builtins
+import contextlib
+import inspect
+import io
+import json
+import linecache
+import pickle
+import warnings
+from types import SimpleNamespace
+
+import numpy as np
+
+import hw2_checks
+
+BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+MAX_REPLY_BYTES = 200 * 1024 * 1024
+
+
+def split(source):
+    """(the part that runs in the kernel, the hidden part); hidden is '' for a cell without one."""
+    if BEGIN not in source:
+        return source, ""
+    public, rest = source.split(BEGIN, 1)
+    hidden, after = rest.split(END, 1) if END in rest else (rest, "")
+    return public + after, hidden
+
+
+class KernelError(Exception):
+    """Calling into the kernel failed (no reply, or a reply that is not what the protocol sends)."""
+
+
+class StudentError(Exception):
+    """Stands for an exception of a type that exists only in the kernel."""
+
+
+# --- kernel side: sent as source with every request, run in the kernel ------------------------------
+
+KERNEL_SIDE = r'''
+def _hw2_grader_request(request):
+    import base64, contextlib, io, json, warnings
+    import numpy as np
+    from IPython import get_ipython
+    from IPython.display import publish_display_data
+
+    user = get_ipython().user_ns
+    refs = user.setdefault("_hw2_grader_objects", {})
+
+    def npy(array):
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        return base64.b64encode(buffer.getvalue()).decode()
+
+    def encode(value, depth=0):
+        if depth > 8:
+            return {"t": "opaque", "type": "too deeply nested"}
+        if value is None or isinstance(value, (bool, int, float, str)) and type(value) in (bool, int, float, str):
+            return {"t": "v", "v": value}
+        if isinstance(value, np.ndarray) and value.dtype != object and type(value) is np.ndarray:
+            return {"t": "a", "npy": npy(value)}
+        if isinstance(value, np.generic) and not isinstance(value, np.object_):
+            return {"t": "s", "npy": npy(np.asarray(value))}
+        if type(value) in (list, tuple) or isinstance(value, tuple) and hasattr(value, "_fields"):
+            return {"t": "list" if isinstance(value, list) else "tuple", "items": [encode(v, depth + 1) for v in value]}
+        if type(value) is dict:
+            return {"t": "dict", "items": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in value.items()]}
+        if callable(value):
+            return {"t": "opaque", "type": type(value).__name__}
+        if hasattr(value, "__dict__") and type(vars(value)) is dict:
+            return {"t": "object", "type": type(value).__name__,
+                    "attrs": {k: encode(v, depth + 1) for k, v in vars(value).items() if type(k) is str}}
+        return {"t": "opaque", "type": type(value).__name__}
+
+    def decode(item):
+        kind = item["t"]
+        if kind == "v":
+            return item["v"]
+        if kind in ("a", "s"):
+            array = np.load(io.BytesIO(base64.b64decode(item["npy"])), allow_pickle=False)
+            return array if kind == "a" else array[()]
+        if kind in ("list", "tuple"):
+            items = [decode(v) for v in item["items"]]
+            return items if kind == "list" else tuple(items)
+        if kind == "dict":
+            return {decode(k): decode(v) for k, v in item["items"]}
+        if kind == "name":
+            return user[item["name"]]
+        if kind == "ref":
+            value = refs[item["handle"]]
+            for key in item["path"]:
+                value = getattr(value, key) if isinstance(key, str) else value[key]
+            return value
+        if kind == "code":
+            namespace = {"np": np}
+            exec(item["source"], namespace)
+            return namespace[item["name"]]
+        raise ValueError(kind)
+
+    reply = {"handle": request["handle"]}
+    if request["op"] == "get":
+        value = user[request["name"]]
+        reply.update(callable=callable(value) and not isinstance(value, type))
+        if not reply["callable"]:
+            refs[request["handle"]] = value
+            reply["value"] = encode(value)
+    else:
+        args, kwargs = decode(request["args"]), decode(request["kwargs"])
+        output = io.StringIO()
+        with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(output), \
+                contextlib.redirect_stderr(output):
+            warnings.simplefilter("always")
+            try:
+                refs[request["handle"]] = value = decode({"t": "name", "name": request["function"]})(*args, **kwargs)
+                reply["value"] = encode(value)
+            except Exception as error:
+                reply["raised"] = [type(error).__name__, str(error)]
+        reply["warnings"] = [[w.category.__name__, str(w.message)] for w in caught]
+        reply["args"] = encode(args)
+    publish_display_data({"application/x-hw2-grader": json.dumps(reply)})
+'''
+
+
+# --- grader side ----------------------------------------------------------------------------------
+
+def _npy(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+class FunctionProxy:
+    """A function of the student's: calling it runs it in the kernel."""
+
+    def __init__(self, kernel, name):
+        self.kernel, self.__name__ = kernel, name
+
+    def __call__(self, *args, **kwargs):
+        return self.kernel.call(self.__name__, args, kwargs)
+
+    def __repr__(self):
+        return f"<student function {self.__name__}>"
+
+
+class KernelObject(SimpleNamespace):
+    """An object from the kernel that is not plain data: its attributes, copied, where it has any."""
+
+
+class Kernel:
+    """Calls into the student's kernel through ``run(code) -> outputs`` (a cell run by nbclient)."""
+
+    def __init__(self, run):
+        self.run = run
+        self.handles = 0
+        self.origins = {}  # id(value copied out of the kernel) -> (value, handle, path in the original)
+
+    def _request(self, request):
+        self.handles += 1
+        request["handle"] = self.handles
+        outputs = self.run(KERNEL_SIDE + f"\n_hw2_grader_request(__import__('json').loads({json.dumps(request)!r}))\n")
+        for output in outputs:
+            if output.get("output_type") == "error":
+                raise KernelError(f"{output.get('ename')}: {output.get('evalue')}")
+        replies = [o["data"]["application/x-hw2-grader"] for o in outputs
+                   if o.get("output_type") == "display_data" and "application/x-hw2-grader" in o.get("data", {})]
+        if len(replies) != 1 or len(replies[0]) > MAX_REPLY_BYTES:
+            raise KernelError("the kernel did not answer the grader (student code changed IPython's display, "
+                              "stdout or the grader's request)")
+        try:
+            reply = json.loads(replies[0])
+            if reply["handle"] != request["handle"]:
+                raise ValueError("an answer to another request")
+            return reply
+        except (ValueError, KeyError, TypeError) as error:
+            raise KernelError(f"the kernel's answer is malformed: {error}") from None
+
+    def fetch(self, name):
+        """The student's ``name``: a FunctionProxy for a function, else a copy of the value."""
+        reply = self._request({"op": "get", "name": name})
+        if reply.get("callable"):
+            return FunctionProxy(self, name)
+        return self._decode(reply["value"], reply["handle"], [])
+
+    def call(self, function, args, kwargs):
+        reply = self._request({"op": "call", "function": function, "args": self._encode(list(args)),
+                               "kwargs": self._encode(kwargs)})
+        self._copy_back(list(args), self._decode(reply["args"], None, []))
+        for category, message in reply.get("warnings", []):
+            kind = getattr(builtins, category, None)
+            warnings.warn(message, kind if isinstance(kind, type) and issubclass(kind, Warning) else UserWarning)
+        if "raised" in reply:
+            name, message = reply["raised"]
+            kind = getattr(builtins, name, None)
+            if isinstance(kind, type) and issubclass(kind, Exception) and kind not in (SystemExit,):
+                raise kind(message)
+            raise StudentError(f"{name}: {message}")
+        return self._decode(reply["value"], reply["handle"], [])
+
+    def _encode(self, value):
+        if id(value) in self.origins and self.origins[id(value)][0] is value:
+            _, handle, path = self.origins[id(value)]
+            return {"t": "ref", "handle": handle, "path": path}
+        if isinstance(value, FunctionProxy):
+            return {"t": "name", "name": value.__name__}
+        if inspect.isfunction(value):  # defined by the hidden tests: sent as source
+            return {"t": "code", "name": value.__name__, "source": inspect.getsource(value)}
+        if value is None or type(value) in (bool, int, float, str):
+            return {"t": "v", "v": value}
+        if isinstance(value, np.ndarray):
+            return {"t": "a", "npy": _npy(value)}
+        if isinstance(value, np.generic):
+            return {"t": "s", "npy": _npy(np.asarray(value))}
+        if isinstance(value, (list, tuple)):
+            return {"t": "list" if isinstance(value, list) else "tuple", "items": [self._encode(v) for v in value]}
+        if isinstance(value, dict):
+            return {"t": "dict", "items": [[self._encode(k), self._encode(v)] for k, v in value.items()]}
+        raise TypeError(f"the grader cannot send a {type(value).__name__} to the kernel")
+
+    def _decode(self, item, handle, path):
+        kind = item.get("t")
+        if kind == "v":
+            value = item["v"]
+            if value is not None and type(value) not in (bool, int, float, str):
+                raise KernelError(f"malformed value {type(value).__name__}")
+            return value
+        if kind in ("a", "s"):
+            array = np.load(io.BytesIO(base64.b64decode(item["npy"])), allow_pickle=False)
+            value = array if kind == "a" else array[()]
+        elif kind in ("list", "tuple"):
+            value = [self._decode(v, handle, path + [i]) for i, v in enumerate(item["items"])]
+            value = value if kind == "list" else tuple(value)
+        elif kind == "dict":
+            value = {}
+            for key, v in item["items"]:
+                key = self._decode(key, None, [])
+                value[key] = self._decode(v, handle, path + [key])
+        elif kind == "object":
+            value = KernelObject(**{k: self._decode(v, handle, path + [k]) for k, v in item["attrs"].items()})
+            value.__class__ = type(item["type"], (KernelObject,), {})
+        elif kind == "opaque":
+            value = KernelObject()
+            value.__class__ = type(item["type"], (KernelObject,), {})
+        else:
+            raise KernelError(f"unknown kind of value {kind!r}")
+        if handle is not None:
+            self.origins[id(value)] = (value, handle, path)
+        return value
+
+    def _copy_back(self, sent, returned):
+        """Make the arguments look as the call left them in the kernel (for unchanged-argument checks)."""
+        for original, after in zip(sent, returned):
+            if isinstance(original, np.ndarray) and isinstance(after, np.ndarray) and original.flags.writeable:
+                if original.shape == after.shape:
+                    np.copyto(original, after, casting="unsafe")
+            elif isinstance(original, list) and isinstance(after, list):
+                if len(original) == len(after):
+                    self._copy_back(original, after)
+                else:
+                    original[:] = after
+
+
+class StudentNamespace(dict):
+    """The hidden tests' globals: the trusted checks, what the tests define, else the student's names,
+    fetched from the kernel on first use (the globals and not only the locals, so that names inside
+    comprehensions and functions are found too)."""
+
+    def __init__(self, trusted, kernel):
+        super().__init__(trusted)
+        self.kernel = kernel
+
+    def __missing__(self, name):
+        if hasattr(builtins, name):
+            raise KeyError(name)  # Python then looks among the builtins
+        value = self.kernel.fetch(name)
+        self[name] = value
+        return value
+
+
+def run_hidden(source, kernel, hidden_reference, label):
+    """Run hidden test ``source`` here against the student's kernel; return what it printed.
+
+    Raises what the tests raise: CheckFailed, the student's errors, KernelError.
+    """
+    cases = pickle.loads(hidden_reference.read_bytes())
+    trusted = {name: getattr(hw2_checks, name) for name in dir(hw2_checks) if not name.startswith("_")}
+    trusted.update(np=np, __name__="__hidden_tests__", __builtins__=builtins,
+                   load_hidden_cases=lambda function: cases[function])
+    filename = f"<hidden tests of {label}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)  # for getsource
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(source, filename, "exec"), StudentNamespace(trusted, kernel))
+    return printed.getvalue()
