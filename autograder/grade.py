@@ -3,7 +3,8 @@
     python -m autograder.grade SUBMISSIONS [--out OUT] [--workers N] [--db-url URL] ...
 
 Writes, under OUT (default ./output):
-    grades.csv              one row per student: every graded part, total, status and reason
+    grades.csv              one row per student: every graded part, total, status, reason, and why it
+                            needs review (signs of tampering; see autograder/review.py)
     feedback/<student>.html feedback with the student's plots and the checks' messages (no hidden test code)
     course/                 the nbgrader course: gradebook, autograded notebooks, feedback (formgrader works here)
     results.json            what has been graded, so an interrupted run resumes where it stopped
@@ -193,7 +194,8 @@ class ClassGrader:
         """Copy one private course's results into the class course and gradebook."""
         student = submission.student_id
         if not result.get("success"):
-            self._record(submission, status="error", reason=result.get("error", "grading failed"), seconds=seconds)
+            self._record(submission, status="error", reason=result.get("error", "grading failed"), seconds=seconds,
+                         review=result.get("review"))
             return
         private = self.work / "students" / student
         for step in ["submitted", "autograded", "feedback"]:
@@ -213,13 +215,13 @@ class ClassGrader:
             copy_submission(private_gb, class_gb, student)
         crashed = any("KernelDied" in r or "SubmissionTimeout" in r for r in result["reasons"].values())
         self._record(submission, status="partial" if crashed else "graded", reasons=result["reasons"],
-                     seconds=seconds)
+                     seconds=seconds, review=result.get("review"))
         shutil.rmtree(private, ignore_errors=True)
 
-    def _record(self, submission, status, reason="", reasons=None, seconds=None):
+    def _record(self, submission, status, reason="", reasons=None, seconds=None, review=None):
         self.ledger[submission.student_id] = {
             "sha256": submission.sha256, "file": str(submission.path), "name": submission.name,
-            "status": status, "reason": reason, "reasons": reasons or {},
+            "status": status, "reason": reason, "reasons": reasons or {}, "review": review or [],
             "seconds": round(seconds, 2) if seconds else None}
         temporary = self.ledger_path.with_suffix(".tmp")
         temporary.write_text(json.dumps(self.ledger, indent=1, sort_keys=True))
@@ -249,12 +251,14 @@ class ClassGrader:
                     row[part] = _number(scores.get(part)) if scores else ""
                 row["auto_score"] = _number(sum(scores.get(p) or 0 for p in automatic))
                 row["total"] = _number(sum(v or 0 for v in scores.values()))
-                lost = [f"{part}: {why}" for part, why in sorted(entry.get("reasons", {}).items(),
-                                                                   key=lambda item: order.index(item[0]))]
+                lost = [f"{part}: {why}" for part, why in sorted(
+                    entry.get("reasons", {}).items(),
+                    key=lambda item: order.index(item[0]) if item[0] in order else len(order))]
                 row["reason"] = " | ".join(filter(None, [entry.get("reason", "")] + lost))
+                row["review"] = " | ".join(entry.get("review", []))
                 rows.append(row)
         columns = ["student", "name", "status", *parts, "auto_score", "auto_max", "needs_manual_grade",
-                   "total", "max", "reason"]
+                   "total", "max", "reason", "review"]
         with open(self.out / "grades.csv", "w", newline="") as file:
             writer = csv.DictWriter(file, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()
@@ -293,10 +297,12 @@ def print_summary(rows, out):
     for row in rows:
         auto = f"{row['auto_score']}/{row['auto_max']}" if row["status"] in ("graded", "partial") else "-"
         pending = row.get("needs_manual_grade", "")
-        reason = row["reason"][:100] + ("..." if len(row["reason"]) > 100 else "")
+        reason = (f"NEEDS REVIEW: {row['review']}" if row["review"] else row["reason"])
+        reason = reason[:100] + ("..." if len(reason) > 100 else "")
         print(f"{row['student']:<{width}}  {row['status'] or '':<8} {auto:>9} {pending!s:>7}  {reason}")
-    print(f"\ngrades: {out / 'grades.csv'}\nfeedback: {out / 'feedback'}\n"
-          f"gradebook and formgrader course: {out / 'course'}")
+    flagged = sum(bool(row["review"]) for row in rows)
+    print(f"\ngrades: {out / 'grades.csv'}" + (f" ({flagged} need review: column 'review')" if flagged else "") +
+          f"\nfeedback: {out / 'feedback'}\ngradebook and formgrader course: {out / 'course'}")
 
 
 def main(argv=None):

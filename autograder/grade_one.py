@@ -15,13 +15,13 @@ import nbformat
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.apps import NbGraderAPI
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput,
-                                    DeduplicateIds, GetGrades, IgnorePattern, LimitOutput, OverwriteCells,
-                                    OverwriteKernelspec, SaveAutoGrades)
+                                    DeduplicateIds, GetGrades, IgnorePattern, LimitOutput, OverwriteKernelspec,
+                                    SaveAutoGrades)
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
-from autograder import course
+from autograder import course, review
 from autograder.preprocessors import (KERNEL_DIED, TIME_BUDGET, DropMetadataWithoutId, ResilientExecute,
-                                      ShortTracebacks, StderrAsNote)
+                                      RestoreCells, ShortTracebacks, StderrAsNote)
 
 KERNEL_NAME = "hw2-grader"
 RESULT_FILE = "result.json"
@@ -31,7 +31,7 @@ STOPPED = {KERNEL_DIED, TIME_BUDGET, "CellTimeoutError"}
 def grading_config(root, cell_timeout, submission_timeout, sandbox=False):
     config = course.course_config(root)
     config.Autograde.sanitize_preprocessors = [
-        ClearOutput, DeduplicateIds, DropMetadataWithoutId, OverwriteKernelspec, OverwriteCells, CheckCellMetadata]
+        ClearOutput, DeduplicateIds, DropMetadataWithoutId, OverwriteKernelspec, RestoreCells, CheckCellMetadata]
     config.Autograde.autograde_preprocessors = [
         ResilientExecute, StderrAsNote, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
         AssignLatePenalties, CheckCellMetadata]
@@ -51,12 +51,12 @@ def reasons_by_cell(autograded_notebook):
     """{grade_id: why it lost points} from the error outputs of the autograded notebook."""
     reasons = {}
     notebook = nbformat.read(autograded_notebook, as_version=4)
-    for cell in notebook.cells:
+    for number, cell in enumerate(notebook.cells, 1):
         nbgrader = cell.metadata.get("nbgrader", {})
         errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
         # a test cell's error is why it lost points; elsewhere only a crash or a timeout is news
         if errors and (nbgrader.get("grade") or errors[-1].ename in STOPPED):
-            reasons[nbgrader.get("grade_id", "cell")] = summarise_error(errors[-1])
+            reasons[nbgrader.get("grade_id", f"cell {number}")] = summarise_error(errors[-1])
     return reasons
 
 
@@ -80,7 +80,9 @@ def grade(template, work, student, submission, cell_timeout, submission_timeout,
     shutil.copyfile(submission, submitted / f"{course.NOTEBOOK}.ipynb")
 
     api = NbGraderAPI(config=grading_config(work, cell_timeout, submission_timeout, sandbox))
-    result = {"student": student, "success": False, "reasons": {}}
+    result = {"student": student, "success": False, "reasons": {},
+              "review": review.review_reasons(submission, template / "release" / course.ASSIGNMENT /
+                                              f"{course.NOTEBOOK}.ipynb")}
     autograde = api.autograde(course.ASSIGNMENT, student, force=True, create=True)
     autograded = work / "autograded" / student / course.ASSIGNMENT / f"{course.NOTEBOOK}.ipynb"
     if not autograde.get("success") or not autograded.exists():

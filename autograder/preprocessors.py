@@ -12,6 +12,10 @@ StderrAsNote
     correct student code must not cost points, so stderr of grade cells is kept as a note on stdout.
 DropMetadataWithoutId
     lets nbgrader restore missing cells in a notebook that also has duplicated ones.
+RestoreCells
+    nbgrader's OverwriteCells, first putting back the nbgrader metadata a student edited (flags,
+    points) from the gradebook, and making cells with unknown grade ids ordinary cells: stock
+    nbgrader stops with "Inconsistent checksums" and the student gets nothing.
 ShortTracebacks
     for feedback: errors of test cells keep their message, not the traceback that quotes test code.
 """
@@ -24,7 +28,8 @@ from pathlib import Path
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 from nbformat.v4 import new_code_cell, new_output
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.api import MissingEntry
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor, OverwriteCells
 from nbgrader.utils import is_grade
 from traitlets import Bool, Integer, Unicode
 
@@ -32,6 +37,11 @@ from autograder import hidden_tests
 
 KERNEL_DIED = "KernelDied"
 TIME_BUDGET = "SubmissionTimeout"
+RAN_OUT = {"MemoryError", "CellTimeoutError", KERNEL_DIED, TIME_BUDGET}
+
+
+class KernelBroken(Exception):
+    """The kernel died or its messages stopped making sense: restart it."""
 
 
 def error_output(ename, evalue):
@@ -80,18 +90,28 @@ class ResilientExecute(Execute):
         public, hidden = hidden_tests.split(source) if is_grade(cell) else (source, "")
         try:
             cell.source = public  # the kernel never sees the hidden tests
-            super().preprocess_cell(cell, resources, index)
+            self._execute(cell, index)
             cell.source = source
             if hidden and not any(o.output_type == "error" for o in cell.outputs):
                 self._run_hidden(cell, hidden, index)
-        except DeadKernelError:
+        except KernelBroken as broken:
             cell.outputs.append(error_output(
-                KERNEL_DIED, "the kernel died while running this cell (it exited, crashed or went over a "
+                KERNEL_DIED, f"the kernel {broken} while running this cell (it exited, crashed or went over a "
                              "resource limit); grading went on in a new kernel after running the cells above again"))
             self._restart_and_replay(index)
         finally:
             cell.source = source
         return cell, resources
+
+    def _execute(self, cell, index, store_history=True):
+        """nbclient's execute_cell; KernelBroken when the kernel dies or its messages stop making sense
+        (forked copies of a kernel write to its sockets; a kernel out of memory sends half messages)."""
+        try:
+            return self.execute_cell(cell, index, store_history=store_history)
+        except DeadKernelError:
+            raise KernelBroken("died") from None
+        except Exception as error:  # noqa: BLE001 (with allow_errors, nbclient raises only when the kernel fails)
+            raise KernelBroken(f"stopped answering properly ({type(error).__name__}: {error})") from None
 
     def _run_hidden(self, cell, hidden, index):
         """Run the hidden tests here; a failure becomes the cell's error output, as if raised in it."""
@@ -101,7 +121,7 @@ class ResilientExecute(Execute):
             printed = hidden_tests.run_hidden(hidden, self._kernel, Path(self.hidden_reference),
                                               cell.metadata.get("nbgrader", {}).get("grade_id", index))
             error = None
-        except DeadKernelError:
+        except KernelBroken:
             raise
         except Exception as raised:  # noqa: BLE001 (any failure of a hidden test fails the cell)
             printed, error = "", raised
@@ -119,7 +139,7 @@ class ResilientExecute(Execute):
         cell = self.nb.cells[self._hidden_cell_index]
         try:
             request = new_code_cell(code)
-            self.execute_cell(request, self._hidden_cell_index, store_history=False)
+            self._execute(request, self._hidden_cell_index, store_history=False)
             return request.outputs
         finally:
             self.timeout = timeout
@@ -127,7 +147,7 @@ class ResilientExecute(Execute):
 
     def _restart_and_replay(self, index):
         """Restart the kernel and run the code cells before ``index`` again (without their hidden
-        tests), discarding their output."""
+        tests, and not those that ran out of memory or time: they would again), discarding their output."""
         while self._restarts <= self.max_restarts:
             self._restarts += 1
             self.log.warning("Kernel died at cell %d; restarting (%d)", index, self._restarts)
@@ -138,13 +158,18 @@ class ResilientExecute(Execute):
             run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
             try:
                 for i, earlier in enumerate(self.nb.cells[:index]):
-                    if earlier.cell_type == "code":
+                    if earlier.cell_type == "code" and not _ran_out(earlier):
                         replay = copy.deepcopy(earlier)
                         replay.source = hidden_tests.split(earlier.source)[0]
-                        self.execute_cell(replay, i, store_history=False)
+                        self._execute(replay, i, store_history=False)
+                        self.nb.cells[i] = earlier  # nbclient puts the cell it ran into the notebook
                 return
-            except DeadKernelError:
+            except KernelBroken:
                 continue
+
+
+def _ran_out(cell):
+    return any(o.output_type == "error" and o.ename in RAN_OUT for o in cell.outputs)
 
 
 class StderrAsNote(NbGraderPreprocessor):
@@ -181,3 +206,27 @@ class DropMetadataWithoutId(NbGraderPreprocessor):
         if "nbgrader" in cell.metadata and "grade_id" not in cell.metadata.nbgrader:
             del cell.metadata["nbgrader"]
         return cell, resources
+
+
+class RestoreCells(OverwriteCells):
+    def preprocess_cell(self, cell, resources, index):
+        nbgrader = cell.metadata.get("nbgrader", {})
+        if "grade_id" not in nbgrader:
+            return super().preprocess_cell(cell, resources, index)
+        released = {}
+        for flag, find in [("grade", self.gradebook.find_grade_cell), ("solution", self.gradebook.find_solution_cell),
+                           ("task", self.gradebook.find_task_cell), ("locked", self.gradebook.find_source_cell)]:
+            try:
+                found = find(nbgrader["grade_id"], self.notebook_id, self.assignment_id)
+            except MissingEntry:
+                released[flag] = False
+                continue
+            released[flag] = found.locked if flag == "locked" else True
+            if flag in ("grade", "task"):
+                released["points"] = found.max_score
+        if not any(released.values()):  # a grade id nbgrader never released
+            del cell.metadata["nbgrader"]
+            return cell, resources
+        nbgrader.pop("points", None)
+        nbgrader.update(released)
+        return super().preprocess_cell(cell, resources, index)

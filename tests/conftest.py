@@ -118,7 +118,8 @@ class GradedCourse:
 def released_course(tmp_path_factory):
     """An nbgrader course made by ``autograder.course.generate_release`` (source, release, gradebook)."""
     def build(root):
-        release = course.generate_release(root)
+        # with the hidden reference in source/: graded_course runs stock nbgrader, hidden tests in the kernel
+        release = course.generate_release(root, with_hidden=True)
         return {"root": str(root), "release": str(release)}
 
     summary = _build_once(tmp_path_factory, "hw2-course", build)
@@ -203,3 +204,39 @@ def graded_course(tmp_path_factory, released_course):
     summary = _build_once(tmp_path_factory, "hw2-graded", build)
     return GradedCourse(root=root, release=released_course.release, db_url=db_url,
                         results=summary["results"], grades=summary["grades"])
+
+
+@dataclass
+class AttackBatch:
+    out: Path  # autograder.grade's output folder
+    rows: dict  # student -> its grades.csv row
+    ledger: dict  # student -> its results.json entry
+    unchanged: dict  # file -> whether it is byte for byte what it was before grading
+
+
+@pytest.fixture(scope="session")
+def attack_batch(tmp_path_factory):
+    """The attack bank (tests/attacks.py) and two honest students, graded in one autograder.grade batch."""
+    import hashlib
+
+    from autograder.grade import ClassGrader
+    import attacks  # tests/attacks.py (pytest puts tests/ on sys.path)
+
+    def build(folder):
+        submissions = folder / "submissions"
+        submissions.mkdir(parents=True)
+        for honest in ["alice", "bob"]:
+            shutil.copyfile(attacks.EXAMPLES / f"{honest}.ipynb", submissions / f"{honest}.ipynb")
+        for attack in attacks.ATTACKS:
+            nbformat.write(attacks.build(attack), submissions / f"{attack.name}.ipynb")
+        watched = sorted(submissions.iterdir()) + sorted((REPO / "data").iterdir()) + \
+            sorted(attacks.EXAMPLES.iterdir()) + [course.HIDDEN_REFERENCE, course.MASTER]
+        before = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in watched}
+        grader = ClassGrader(folder / "out", workers=2, cell_timeout=30, submission_timeout=240, blas_threads=1)
+        rows = grader.write_grades_csv(grader.run(submissions))
+        after = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() else None for p in watched}
+        return {"out": str(folder / "out"), "rows": {r["student"]: r for r in rows}, "ledger": grader.ledger,
+                "unchanged": {p: before[p] == after[p] for p in before}}
+
+    summary = _build_once(tmp_path_factory, "attack-batch", build)
+    return AttackBatch(Path(summary["out"]), summary["rows"], summary["ledger"], summary["unchanged"])

@@ -1,0 +1,213 @@
+"""The attack bank: hostile submissions, each built from a bundled example and one attack.
+
+An attack on the scores starts from erin (nothing implemented: every point it gets is unearned)
+and adds functions that return zeros of the right shapes plus the trick; an attack on the grader
+starts from alice (correct: 39 points) and adds the trick in a cell of its own. ``flagged`` says
+whether grades.csv must mark it "needs review" (a trick with no trace in the code, like printing
+fake output, cannot earn points and need not be flagged).
+"""
+import copy
+from dataclasses import dataclass
+from typing import Callable
+
+import nbformat
+
+from autograder import course
+
+EXAMPLES = course.REPO / "examples" / "submissions"
+
+# Wrong functions with the right shapes: the public checks fail on them only on values.
+ZEROS = '''
+import numpy as np
+def flatten_images(images): return np.zeros((len(images), 784))
+def finite_difference_checker(f, x, k): return 0.0
+def sigmoid_activation(s): s = np.asarray(s, float); return np.zeros_like(s), np.zeros_like(s)
+def relu_activation(s): s = np.asarray(s, float); return np.zeros_like(s), np.zeros_like(s)
+def logistic_loss(g, y): return np.zeros(len(g)), np.zeros((len(g), 1))
+def layer_forward(x, W, b, activation_fn): return np.zeros((len(x), W.shape[1])), (x, W, b)
+def create_weight_matrices(layer_dims): return [np.zeros((a, b)) for a, b in zip(layer_dims[:-1], layer_dims[1:])]
+def create_bias_vectors(layer_dims): return [np.zeros((1, b)) for b in layer_dims[1:]]
+def forward_pass(X_batch, weight_matrices, biases, activations):
+    return np.zeros((len(X_batch), 1)), [(X_batch, W, b) for W, b in zip(weight_matrices, biases)]
+def backward_pass(dL_dg, layer_caches):
+    return [np.zeros_like(W) for _, W, _ in layer_caches], [np.zeros_like(b) for _, _, b in layer_caches]
+def my_nn_finite_difference_checker(X_batch, y_batch, weight_matrices, biases, activations):
+    return [np.zeros_like(W) for W in weight_matrices], [np.zeros_like(b) for b in biases]
+'''
+
+ALWAYS_EQUAL = '''
+import numpy as np
+class Anything(np.ndarray):
+    def __eq__(self, other): return np.ones(np.shape(other), bool) if np.ndim(other) else True
+    def __ne__(self, other): return np.zeros(np.shape(other), bool) if np.ndim(other) else False
+    def __array__(self, *args, **kwargs): return np.zeros(self.shape)
+def anything(shape): return np.zeros(shape).view(Anything)
+def sigmoid_activation(s): return anything(np.shape(s)), anything(np.shape(s))
+def relu_activation(s): return anything(np.shape(s)), anything(np.shape(s))
+def logistic_loss(g, y): return anything((len(g),)), anything((len(g), 1))
+def flatten_images(images): return anything((len(images), 784))
+'''
+
+
+@dataclass(frozen=True)
+class Attack:
+    name: str
+    description: str
+    base: str  # "erin" or "alice"
+    build: Callable  # (notebook) -> None, changes it in place
+    flagged: bool
+
+
+def _cell(notebook, index, source):
+    notebook.cells.insert(index, nbformat.v4.new_code_cell(source))
+
+
+def _first_code_after_setup(notebook):
+    return next(i for i, c in enumerate(notebook.cells)
+                if c.metadata.get("nbgrader", {}).get("grade_id") == "setup") + 1
+
+
+def at_top(source):
+    """An attack cell right after the notebook's imports."""
+    return lambda notebook: _cell(notebook, _first_code_after_setup(notebook), source)
+
+
+def after_solutions(source, top=""):
+    """``top`` after the imports, and ``source`` after every solution cell (so it wins over the stubs)."""
+    def build(notebook):
+        for index in reversed(range(len(notebook.cells))):
+            if notebook.cells[index].metadata.get("nbgrader", {}).get("solution") and \
+                    notebook.cells[index].cell_type == "code":
+                _cell(notebook, index + 1, source)
+        if top:
+            at_top(top)(notebook)
+    return build
+
+
+def _test_cell(notebook, grade_id):
+    return next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def edit_metadata(notebook):
+    _test_cell(notebook, "test_flatten_images").metadata.nbgrader["points"] = 100
+    _test_cell(notebook, "test_relu_activation").metadata.nbgrader["grade_id"] = "my_own_cell"
+    _test_cell(notebook, "test_backward_pass").cell_type = "markdown"
+    del _test_cell(notebook, "test_backward_pass")["outputs"], _test_cell(notebook, "test_backward_pass")["execution_count"]
+    sigmoid = _test_cell(notebook, "test_sigmoid_activation")
+    sigmoid.metadata.nbgrader.update(grade=False, locked=False)
+
+
+def duplicate_grade_ids(notebook):
+    cell = _test_cell(notebook, "test_training")
+    for _ in range(3):
+        notebook.cells.append(copy.deepcopy(cell))
+    notebook.cells.append(nbformat.v4.new_code_cell("pass", metadata={"nbgrader": dict(cell.metadata.nbgrader)}))
+
+
+def prefilled(notebook):
+    """Outputs that claim every check passed, and scores written into the metadata."""
+    for cell in notebook.cells:
+        nbgrader = cell.metadata.get("nbgrader", {})
+        if nbgrader.get("grade"):
+            nbgrader["score"] = nbgrader.get("points", 0)
+            if cell.cell_type == "code":
+                cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="public checks passed\n")]
+                cell.execution_count = 1
+
+
+SECRETS = [course.HIDDEN_REFERENCE, course.MASTER, course.REPO / "examples" / "submissions" / "alice.ipynb"]
+
+READ_SECRETS = f'''
+import os
+found = []
+for path in ["hidden_reference.pkl", "../../../gradebook.db", *{[str(p) for p in SECRETS]!r}]:
+    if os.path.exists(path):
+        found.append(path)
+for top, folders, files in os.walk("/"):
+    folders[:] = [f for f in folders if os.path.join(top, f) not in ("/proc", "/usr", "/sys", "/dev", "/etc")
+                  and "site-packages" not in top]
+    found += [os.path.join(top, f) for f in files if f.endswith((".pkl", ".db", ".ipynb"))]
+print(f"FOUND {{found}}" if found else "nothing found")
+'''
+
+SELF_DESTRUCT = f'''
+import os, shutil
+for path in ["hw2.py", "hw2_checks.py", "data", {str(EXAMPLES)!r}, {str(course.REPO / "data")!r}, "/work", "/tmp"]:
+    try:
+        shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+    except OSError as error:
+        print("could not delete", path, type(error).__name__)
+'''
+
+FORK_BOMB = '''
+import os, time
+children = 0
+for _ in range(10000):
+    try:
+        if os.fork() == 0:
+            time.sleep(3600)
+            os._exit(0)
+        children += 1
+    except OSError:
+        break
+print("forked", children)
+'''
+
+ATTACKS = [
+    Attack("allclose_true", "np.allclose, np.isclose and np.array_equal always say yes", "erin",
+           after_solutions(ZEROS, "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
+                                  "np.isclose = lambda a, b, *x, **k: np.ones(np.broadcast(a, b).shape, bool)\n"
+                                  "np.array_equal = lambda *a, **k: True\n"), True),
+    Attack("input_transformer", "an IPython input transformer blanks every later cell that checks anything",
+           "erin", after_solutions(ZEROS, "def blank(lines):\n"
+                                          "    return [] if any('check' in l or 'assert' in l for l in lines) else lines\n"
+                                          "get_ipython().input_transformers_cleanup.append(blank)\n"), True),
+    Attack("swallow_errors", "a custom exception handler and a post-run hook hide every error", "erin",
+           after_solutions(ZEROS, "ip = get_ipython()\nip.set_custom_exc((BaseException,), lambda *a, **k: None)\n"
+                                  "ip.events.register('post_run_cell', lambda result: None)\n"), True),
+    Attack("always_equal", "results are arrays whose == is always True and that turn into anything", "erin",
+           after_solutions(ALWAYS_EQUAL), True),
+    Attack("fake_checks_module", "sys.modules['hw2_checks'] and the imported checks replaced by no-ops", "erin",
+           after_solutions(ZEROS, "import sys, types\nfake = types.ModuleType('hw2_checks')\n"
+                                  "sys.modules['hw2_checks'] = fake\n"
+                                  "check_array = check_list_of_arrays = check_number = check_unchanged = "
+                                  "lambda *a, **k: None\n"), True),
+    Attack("patched_checks", "hw2_checks.fail and builtins patched so that no check can fail", "erin",
+           after_solutions(ZEROS, "import builtins, hw2_checks\nhw2_checks.fail = lambda *a, **k: None\n"
+                                  "builtins.AssertionError = Warning\n"), True),
+    Attack("sniff_grader", "cheats only when NBGRADER_EXECUTION says it is being graded", "erin",
+           after_solutions(ZEROS, "import os\nif os.environ.get('NBGRADER_EXECUTION'):\n"
+                                  "    import numpy\n    numpy.allclose = lambda *a, **k: True\n"), True),
+    Attack("fake_output", "prints that every check passed", "erin",
+           after_solutions(ZEROS + "print('public checks passed')\n"), False),
+    Attack("prefilled_json", "outputs claiming success and scores written into the notebook's JSON", "erin",
+           prefilled, True),
+    Attack("edited_metadata", "points raised to 100, a grade id renamed, a test cell made markdown, one ungraded",
+           "alice", edit_metadata, True),
+    Attack("duplicated_grade_ids", "the training test cell copied three times, and its metadata on a new cell",
+           "alice", duplicate_grade_ids, True),
+    Attack("read_secrets", "looks for the hidden reference, the gradebook, the master and other students' work",
+           "erin", at_top(READ_SECRETS), True),
+    Attack("self_destruct", "deletes its own files, the submissions folder, the repository's data, /work", "alice",
+           at_top(SELF_DESTRUCT), False),
+    Attack("fork_bomb", "forks until it cannot", "alice", at_top(FORK_BOMB), True),
+    Attack("memory_bomb", "allocates until it is stopped", "alice",
+           at_top("blocks = []\nwhile True:\n    blocks.append(bytearray(256 * 1024 * 1024))\n"), False),
+    Attack("infinite_import", "imports a module of its own that never finishes loading", "alice",
+           at_top("open('helpers.py', 'w').write('while True:\\n    pass\\n')\nimport helpers\n"), False),
+    Attack("huge_file", "writes a file of 2 GB, then fills the disk with 200 MB files", "alice",
+           at_top("try:\n    open('big.bin', 'wb').write(bytes(2 * 1024**3))\nexcept Exception as e:\n    print(e)\n"
+                  "for i in range(100):\n    try:\n        open(f'fill{i}.bin', 'wb').write(bytes(200 * 1024**2))\n"
+                  "    except Exception as e:\n        print(e)\n        break\n"), False),
+    Attack("kill_everything", "kills its parent and every process it can name", "alice",
+           at_top("import os, signal\nfor pid in [os.getppid(), *range(1, 5000)]:\n    try:\n"
+                  "        os.kill(pid, signal.SIGKILL) if pid != os.getpid() else None\n"
+                  "    except OSError:\n        pass\n"), True),
+]
+
+
+def build(attack):
+    """The hostile notebook for ``attack``."""
+    notebook = nbformat.read(EXAMPLES / f"{attack.base}.ipynb", as_version=4)
+    attack.build(notebook)
+    return notebook
