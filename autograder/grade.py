@@ -57,7 +57,7 @@ def grade_in_worker(task):
 
 class ClassGrader:
     def __init__(self, out, workers, db_url=None, cell_timeout=120, submission_timeout=600, memory_mb=4096,
-                 blas_threads=None, sandbox=None):
+                 blas_threads=None, sandbox=None, kernel_spec=None):
         self.out = Path(out).resolve()
         self.course_root = self.out / "course"
         self.work = self.out / "work"
@@ -68,7 +68,8 @@ class ClassGrader:
         self.submission_timeout = submission_timeout
         self.memory_mb = memory_mb
         self.blas_threads = blas_threads or max(1, (os.cpu_count() or 1) // workers)
-        self.sandbox = sandbox_available() if sandbox is None else sandbox
+        self.kernel_spec = kernel_spec
+        self.sandbox = not kernel_spec and (sandbox_available() if sandbox is None else sandbox)
         self.ledger_path = self.out / "results.json"
         self.ledger = json.loads(self.ledger_path.read_text()) if self.ledger_path.exists() else {}
 
@@ -82,6 +83,9 @@ class ClassGrader:
         kernel_dir = self.work / "jupyter" / "kernels" / KERNEL_NAME
         kernel_dir.mkdir(parents=True, exist_ok=True)
         launcher = Path(__file__).resolve().parent / "kernel_launcher.py"
+        if self.kernel_spec:  # the course's own kernel, e.g. in a container (SECURITY.md)
+            shutil.copyfile(self.kernel_spec, kernel_dir / "kernel.json")
+            return
         (kernel_dir / "kernel.json").write_text(json.dumps({
             "argv": [sys.executable, str(launcher), *(["--sandbox"] if self.sandbox else []),
                      "--memory-mb", str(self.memory_mb), "--threads", str(self.blas_threads),
@@ -172,7 +176,8 @@ class ClassGrader:
         return dict(template=self.template, work=self.work / "students" / submission.student_id,
                     student=submission.student_id, submission=submission.path.resolve(),
                     cell_timeout=self.cell_timeout, submission_timeout=self.submission_timeout,
-                    sandbox=self.sandbox, pid_file=self.work / "running" / f"{submission.student_id}.pid",
+                    ipc=self.sandbox or bool(self.kernel_spec),
+                    pid_file=self.work / "running" / f"{submission.student_id}.pid",
                     log_file=self.work / "logs" / f"{submission.student_id}.log")
 
     def _kill_overdue(self, running, after=None):
@@ -319,10 +324,12 @@ def main(argv=None):
                         help="BLAS threads of each kernel (default: the cores shared among the workers)")
     parser.add_argument("--no-sandbox", dest="sandbox", action="store_false", default=None,
                         help="run kernels without the sandbox even as root (see SECURITY.md)")
+    parser.add_argument("--kernel-spec", type=Path,
+                        help="kernel.json of the course's own grading kernel, reached over ipc (e.g. a container)")
     parser.add_argument("--force", action="store_true", help="grade again what was already graded")
     args = parser.parse_args(argv)
     grader = ClassGrader(args.out, args.workers, args.db_url, args.cell_timeout, args.submission_timeout,
-                         args.memory_mb, args.blas_threads, args.sandbox)
+                         args.memory_mb, args.blas_threads, args.sandbox, args.kernel_spec)
     submissions = grader.run(args.submissions, force=args.force)
     print_summary(grader.write_grades_csv(submissions), grader.out)
 

@@ -28,7 +28,7 @@ RESULT_FILE = "result.json"
 STOPPED = {KERNEL_DIED, TIME_BUDGET, "CellTimeoutError"}
 
 
-def grading_config(root, cell_timeout, submission_timeout, sandbox=False):
+def grading_config(root, cell_timeout, submission_timeout, ipc=False):
     config = course.course_config(root)
     config.Autograde.sanitize_preprocessors = [
         ClearOutput, DeduplicateIds, DropMetadataWithoutId, OverwriteKernelspec, RestoreCells, CheckCellMetadata]
@@ -39,7 +39,7 @@ def grading_config(root, cell_timeout, submission_timeout, sandbox=False):
     config.Execute.timeout = cell_timeout
     config.ResilientExecute.submission_timeout = submission_timeout
     config.ResilientExecute.hidden_reference = str(course.HIDDEN_REFERENCE)
-    config.ResilientExecute.sandbox = sandbox
+    config.ResilientExecute.ipc = ipc
     # nbgrader puts the hidden tests' source into feedback; keep their messages, not their code
     config.GenerateFeedback.preprocessors = [ClearHiddenTests, ShortTracebacks, GetGrades,
                                              CSSHTMLHeaderPreprocessor]
@@ -69,7 +69,7 @@ def summarise_error(error):
     return text[:400]
 
 
-def grade(template, work, student, submission, cell_timeout, submission_timeout, sandbox=False):
+def grade(template, work, student, submission, cell_timeout, submission_timeout, ipc=False):
     """Autograde and generate feedback in ``work``; return the result summary (also saved as JSON)."""
     if work.exists():
         shutil.rmtree(work)
@@ -79,7 +79,7 @@ def grade(template, work, student, submission, cell_timeout, submission_timeout,
     shutil.copyfile(template / "gradebook.db", work / "gradebook.db")
     shutil.copyfile(submission, submitted / f"{course.NOTEBOOK}.ipynb")
 
-    api = NbGraderAPI(config=grading_config(work, cell_timeout, submission_timeout, sandbox))
+    api = NbGraderAPI(config=grading_config(work, cell_timeout, submission_timeout, ipc))
     result = {"student": student, "success": False, "reasons": {},
               "review": review.review_reasons(submission, template / "release" / course.ASSIGNMENT /
                                               f"{course.NOTEBOOK}.ipynb")}
@@ -107,11 +107,11 @@ def main(argv=None):
     parser.add_argument("--submission", type=Path, required=True)
     parser.add_argument("--cell-timeout", type=int, default=120)
     parser.add_argument("--submission-timeout", type=int, default=600)
-    parser.add_argument("--sandbox", action="store_true", help="the grading kernel is sandboxed (see kernel_launcher)")
+    parser.add_argument("--ipc", action="store_true", help="reach the kernel over Unix sockets (sandboxed kernels)")
     args = parser.parse_args(argv)
     os.environ.setdefault("JUPYTER_PATH", str(args.template.parent / "jupyter"))
     grade(args.template.resolve(), args.work.resolve(), args.student, args.submission.resolve(),
-          args.cell_timeout, args.submission_timeout, args.sandbox)
+          args.cell_timeout, args.submission_timeout, args.ipc)
 
 
 if __name__ == "__main__":

@@ -52,7 +52,8 @@ class ResilientExecute(Execute):
     submission_timeout = Integer(600, help="Seconds for all cells of one submission together").tag(config=True)
     max_restarts = Integer(3, help="Kernel restarts allowed per submission").tag(config=True)
     hidden_reference = Unicode("", help="The hidden tests' reference file, read by this process only").tag(config=True)
-    sandbox = Bool(False, help="The kernel runs in kernel_launcher's sandbox: talk to it over ipc").tag(config=True)
+    ipc = Bool(False, help="Talk to the kernel over Unix sockets in the scratch folder (a sandboxed or "
+                           "containerised kernel has no network)").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._deadline = time.monotonic() + self.submission_timeout
@@ -62,7 +63,8 @@ class ResilientExecute(Execute):
         scratch = Path(tempfile.mkdtemp(prefix="hw2-grading-"))
         try:
             # the kernel gets a copy of the submission's folder: whatever it does there, the files stay
-            shutil.copytree(resources["metadata"]["path"], scratch / "work", symlinks=True)
+            shutil.copytree(resources["metadata"]["path"], scratch / "work", symlinks=True,
+                            ignore=shutil.ignore_patterns("*.ipynb"))  # the kernel runs code, not notebooks
             (scratch / "ipc").mkdir()
             self._scratch = scratch
             resources = dict(resources, metadata=dict(resources["metadata"], path=str(scratch / "work")))
@@ -72,7 +74,7 @@ class ResilientExecute(Execute):
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
-        if self.sandbox:  # the sandboxed kernel has no network: Unix sockets in the scratch folder
+        if self.ipc:
             km.transport, km.ip = "ipc", str(self._scratch / "ipc" / "kernel")
         return km
 

@@ -123,8 +123,8 @@ found = []
 for path in ["hidden_reference.pkl", "../../../gradebook.db", *{[str(p) for p in SECRETS]!r}]:
     if os.path.exists(path):
         found.append(path)
-for top, folders, files in os.walk("/"):
-    folders[:] = [f for f in folders if os.path.join(top, f) not in ("/proc", "/usr", "/sys", "/dev", "/etc")
+for top, folders, files in os.walk("/"):  # all but the system, Python and its own folder
+    folders[:] = [f for f in folders if os.path.join(top, f) not in ("/proc", "/usr", "/sys", "/dev", "/etc", os.getcwd())
                   and "site-packages" not in top]
     found += [os.path.join(top, f) for f in files if f.endswith((".pkl", ".db", ".ipynb"))]
 print(f"FOUND {{found}}" if found else "nothing found")

@@ -100,3 +100,13 @@ def test_correct_work_is_never_flagged(name, released_course, tmp_path):
         nbformat.write(bugbank.notebook_for(bugbank.BY_NAME[name]), path)
     released = released_course.release / f"{course.NOTEBOOK}.ipynb"
     assert review.review_reasons(path, released) == [], f"{name} is honest work but was flagged"
+
+
+def test_every_graded_cell_is_decided_outside_the_kernel(master_notebook):
+    """A test cell's points never rest on code run in the student's kernel alone (SECURITY.md)."""
+    from autograder.hidden_tests import split
+
+    graded = [c for c in master_notebook.cells
+              if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
+    without = [c.metadata.nbgrader["grade_id"] for c in graded if not split(c.source)[1].strip()]
+    assert graded and not without, f"graded cells without hidden tests (run outside the kernel): {without}"
