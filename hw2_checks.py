@@ -7,7 +7,9 @@ then shape, then values.
 """
 import contextlib
 import pickle
+import time
 import warnings
+from collections import namedtuple
 from pathlib import Path
 
 import numpy as np
@@ -214,3 +216,103 @@ def _factor_cause(got, expected, rtol, atol, factor_hints):
         if np.isclose(factor, hinted, rtol=1e-3):
             return cause
     return f"every entry is {factor:.6g} times the expected value: a missing or extra constant factor"
+
+
+# --- Speed feedback (prints a note, never fails) ------------------------------------------------
+
+SpeedReport = namedtuple("SpeedReport", ["forward_seconds", "backward_seconds", "forward_matmul_seconds",
+                                         "backward_matmul_seconds", "forward_factor", "backward_factor", "note"])
+SpeedReport.__doc__ = """What check_speed measured: the fastest of its repeated timings, in seconds.
+
+forward_seconds, backward_seconds: the student's forward_pass and backward_pass
+forward_matmul_seconds, backward_matmul_seconds: the matrix products each of them needs, done by numpy
+forward_factor, backward_factor: student time / matrix product time
+note: the advice printed when a factor exceeds the threshold, else None
+"""
+
+_SLOW_CAUSES = {
+    "forward_pass": "np.vectorize, math.exp or a Python loop over examples or entries in the activations "
+                    "or layer_forward; use whole-array operations such as np.maximum(s, 0) and s > 0",
+    "backward_pass": "a Python loop over the examples (e.g. np.outer per example), or np.einsum, which "
+                     "skips the fast matrix product unless optimize=True; one product x.T @ ds adds up "
+                     "every example's outer product at once",
+}
+
+
+def _time_into(run, times):
+    started = time.perf_counter()
+    run()
+    times.append(time.perf_counter() - started)
+
+
+def check_speed(forward_pass, backward_pass, X, weight_matrices, biases, activations, *, repeats=10,
+                threshold=8.0, budget_seconds=1.0):
+    """Time forward_pass and backward_pass against the matrix products they need; print a note if far slower.
+
+    Feedback only: prints one line of timings, and a note with the factor and the likely cause when
+    the student's code is more than ``threshold`` times slower than the products. Never raises for
+    working code, whatever its speed; warnings are swallowed (nothing reaches stderr).
+
+    X: float array (n, d_0), a realistic batch (e.g. 1000 training images of 784 pixels)
+    weight_matrices: list of L float arrays, layer l of shape (d_l, d_{l+1}), same dtype as X
+    biases: list of L float arrays, layer l of shape (1, d_{l+1})
+    activations: list of L activation functions
+    repeats: timings of each part (the fastest counts); no more than 3 once the student's code has
+        used ``budget_seconds``
+    returns: SpeedReport, or None when the student's code raised an error (printed instead)
+    """
+    X = np.asarray(X)
+    n = len(X)
+    rng = np.random.default_rng(0)
+    dL_dg = rng.normal(size=(n, weight_matrices[-1].shape[1])).astype(X.dtype)
+    # what a vectorised implementation cannot avoid: x_l @ W_l + b_l forward; x_l.T @ ds_l, the column sums
+    # of ds_l for every layer and ds_l @ W_l.T for all but the first backward (the gradient of X is not needed)
+    inputs = [X]
+    for W, b in zip(weight_matrices[:-1], biases[:-1]):
+        inputs.append(inputs[-1] @ W + b)
+    deltas = [rng.normal(size=(n, W.shape[1])).astype(X.dtype) for W in weight_matrices]
+
+    def forward_products():
+        x = X
+        for W, b in zip(weight_matrices, biases):
+            x = x @ W + b
+
+    def backward_products():
+        for layer, (x, W, ds) in enumerate(zip(inputs, weight_matrices, deltas)):
+            x.T @ ds
+            ds.sum(axis=0)
+            if layer:
+                ds @ W.T
+
+    timings = {name: [] for name in ["forward", "backward", "forward products", "backward products"]}
+    spent = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            while len(timings["forward"]) < repeats and (len(timings["forward"]) < 3 or spent < budget_seconds):
+                _time_into(lambda: forward_pass(X, weight_matrices, biases, activations), timings["forward"])
+                _, caches = forward_pass(X, weight_matrices, biases, activations)
+                _time_into(lambda: backward_pass(dL_dg, caches), timings["backward"])
+                _time_into(forward_products, timings["forward products"])
+                _time_into(backward_products, timings["backward products"])
+                spent += 2 * timings["forward"][-1] + timings["backward"][-1]
+        except Exception as error:
+            print(f"Speed check skipped: your code raised {type(error).__name__}: {error} "
+                  "(the checks above tell you what to fix)")
+            return None
+    best = {name: min(times) for name, times in timings.items()}
+    factors = {"forward_pass": best["forward"] / best["forward products"],
+               "backward_pass": best["backward"] / best["backward products"]}
+    print(f"Speed on {n} examples: forward_pass {1e3 * best['forward']:.1f} ms "
+          f"({factors['forward_pass']:.1f}x its matrix products), backward_pass {1e3 * best['backward']:.1f} ms "
+          f"({factors['backward_pass']:.1f}x its matrix products)")
+    slow = [name for name, factor in factors.items() if factor > threshold]
+    note = None
+    if slow:
+        note = "\n".join(f"Note: {name} is {factors[name]:.0f}x slower than the matrix products it needs "
+                         f"(more than {threshold:g}x points to code that is not vectorised). "
+                         f"Likely cause: {_SLOW_CAUSES[name]}. Correct answers still earn their points, but "
+                         "training will be slow." for name in slow)
+        print(note)
+    return SpeedReport(best["forward"], best["backward"], best["forward products"], best["backward products"],
+                       factors["forward_pass"], factors["backward_pass"], note)
