@@ -303,9 +303,10 @@ def check_speed(forward_pass, backward_pass, X, weight_matrices, biases, activat
     best = {name: min(times) for name, times in timings.items()}
     factors = {"forward_pass": best["forward"] / best["forward products"],
                "backward_pass": best["backward"] / best["backward products"]}
-    print(f"Speed on {n} examples: forward_pass {1e3 * best['forward']:.1f} ms "
-          f"({factors['forward_pass']:.1f}x its matrix products), backward_pass {1e3 * best['backward']:.1f} ms "
-          f"({factors['backward_pass']:.1f}x its matrix products)")
+    # seconds only (no factors) while nothing is flagged: feedback that reads the same at every grading
+    print(f"Speed on {n} examples: forward_pass {best['forward']:.4f} s, backward_pass {best['backward']:.4f} s; "
+          f"the matrix products they need take {best['forward products']:.4f} s and "
+          f"{best['backward products']:.4f} s")
     slow = [name for name, factor in factors.items() if factor > threshold]
     note = None
     if slow:
