@@ -92,7 +92,8 @@ BACKWARD_LOOP_BODY = (
     "        ds = delta * cache.activation_grad  # (n, d_out): derivative with respect to s = x @ W + b\n"
     "        grad_Ws.insert(0, cache.inputs.T @ ds)  # adds up the n outer products x_i ds_i^T\n"
     "        grad_bs.insert(0, ds.sum(axis=0, keepdims=True))\n"
-    "        delta = ds @ cache.weights.T  # (n, d_in): derivative with respect to this layer's inputs\n")
+    "        if len(grad_Ws) < len(layer_caches):  # the first layer's inputs are the data: no gradient needed\n"
+    "            delta = ds @ cache.weights.T  # (n, d_in): derivative with respect to this layer's inputs\n")
 DL_DG = "dL_dg = (g - y) / (g * (1 - g))"
 GRAD_W = "grad_Ws.insert(0, cache.inputs.T @ ds)"
 MEAN_SCALING = "/ len(dL_dg)\n"  # the end of: delta = np.reshape(dL_dg, (len(dL_dg), -1)) / len(dL_dg)
