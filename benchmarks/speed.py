@@ -145,9 +145,8 @@ def torch_run(work, batch, steps):
     return run
 
 
-def products_run(work, batch, steps, unneeded=False):
-    """The matrix products an epoch needs (2 forward, 3 backward), or only the one the reference adds:
-    the gradient with respect to the input images, (n, 200) @ (200, 784), which nothing uses."""
+def products_run(work, batch, steps):
+    """The matrix products an epoch needs: 2 forward, 3 backward (none for the input images)."""
     rng = np.random.default_rng(1)
     X = work.X[work.order[:batch]]
     W0, W1 = work.weights
@@ -155,10 +154,7 @@ def products_run(work, batch, steps, unneeded=False):
 
     def run():
         for _ in range(steps):
-            if unneeded:
-                d0 @ W0.T
-            else:
-                X @ W0, h @ W1, h.T @ d1, d1 @ W1.T, X.T @ d0
+            X @ W0, h @ W1, h.T @ d1, d1 @ W1.T, X.T @ d0
     return run
 
 
@@ -241,8 +237,7 @@ def measure(args, threads):
             row = rows.setdefault((batch_label, dtype), dict(steps=steps, timed=timed))
             medians = median_seconds({"reference": numpy_run(ref, activations, work, batch, timed),
                                       "torch": torch_run(work, batch, timed),
-                                      "products": products_run(work, batch, timed),
-                                      "unneeded": products_run(work, batch, timed, unneeded=True)}, args.repeats)
+                                      "products": products_run(work, batch, timed)}, args.repeats)
             row.update({name: scale * seconds for name, seconds in medians.items()})
             if dtype == "float64":
                 naive_timed = min(timed, max(1, max_steps // 10))
@@ -290,17 +285,16 @@ def report(results, end_to_end, env, args, threads):
                    f"{r64['naive'] / r64['reference']:.1f}x |")
     out += ["", f"### Where the reference's time goes, against the GEMM peak ({results['gemm_size']}² matmul: "
             f"float64 {peak['float64']:.0f} GFLOP/s, float32 {peak['float32']:.0f} GFLOP/s)", "",
-            f"Needed work: the 2 forward and 3 backward products, {flops / 1e9:.2f} GFLOP per epoch. The reference "
-            "also computes the gradient with respect to the input images, an (n, 200) @ (200, 784) product that "
-            "nothing uses (PyTorch's autograd skips it).", "",
-            "| batch | dtype | epoch | needed products alone | unneeded input gradient | everything else, per step "
+            f"Needed work: the 2 forward and 3 backward products, {flops / 1e9:.2f} GFLOP per epoch (no gradient "
+            "with respect to the input images, which nothing uses: the reference skips it, as PyTorch's autograd does).",
+            "", "| batch | dtype | epoch | needed products alone | everything else, per step "
             "| reference GFLOP/s | % of peak | products alone, % of peak |",
-            "|---|---|---|---|---|---|---|---|---|"]
+            "|---|---|---|---|---|---|---|---|"]
     for batch in BATCHES:
         for dtype in ("float64", "float32"):
             r = rows[(batch, dtype)]
-            other = (r["reference"] - r["products"] - r["unneeded"]) / r["steps"]
-            out.append(f"| {batch} | {dtype} | {r['reference']:.3f} | {r['products']:.3f} | {r['unneeded']:.3f} | "
+            other = (r["reference"] - r["products"]) / r["steps"]
+            out.append(f"| {batch} | {dtype} | {r['reference']:.3f} | {r['products']:.3f} | "
                        f"{1e6 * other:.0f} µs | {flops / r['reference'] / 1e9:.0f} | "
                        f"{100 * flops / r['reference'] / 1e9 / peak[dtype]:.0f}% | "
                        f"{100 * flops / r['products'] / 1e9 / peak[dtype]:.0f}% |")
@@ -333,23 +327,19 @@ def targets(results, end_to_end):
         for batch in BATCHES[1:]:
             r = rows[(batch, dtype)]
             ratio, limit = r["reference"] / r["torch"], 1.0 if batch == "full" else 1.1
-            other = r["reference"] - r["products"] - r["unneeded"]
+            other = r["reference"] - r["products"]
             verdict(ratio <= limit, f"{dtype}, batch {batch}: reference / PyTorch = {ratio:.2f} (target <= {limit})",
-                    f"of the reference's {r['reference']:.3f} s, the needed products alone take {r['products']:.3f} s, "
-                    f"the unneeded input-gradient product {r['unneeded']:.3f} s and everything else (Python calls, "
-                    f"elementwise work, gathering the batch) {other:.3f} s = {1e6 * other / r['steps']:.0f} µs per "
-                    f"step; PyTorch takes {r['torch']:.3f} s. Without the unneeded product the reference would take "
-                    f"about {r['reference'] - r['unneeded']:.3f} s (ratio {(r['reference'] - r['unneeded']) / r['torch']:.2f})")
+                    f"of the reference's {r['reference']:.3f} s, the needed products alone take {r['products']:.3f} s "
+                    f"({r['products'] / r['torch']:.2f} of PyTorch's {r['torch']:.3f} s) and everything else (Python "
+                    f"calls, elementwise work, gathering the batch) {other:.3f} s = {1e6 * other / r['steps']:.0f} µs "
+                    "per step")
     for dtype in ("float64", "float32"):
         r = rows[("full", dtype)]
         share, products_share = flops / r["reference"] / 1e9 / peak[dtype], flops / r["products"] / 1e9 / peak[dtype]
-        without = flops / (r["reference"] - r["unneeded"]) / 1e9 / peak[dtype]
         verdict(share >= 0.5, f"{dtype}, full batch: {100 * share:.0f}% of the GEMM peak (target >= 50%)",
                 f"the needed products alone reach {100 * products_share:.0f}% of the peak at these thin shapes "
-                f"((12080, 784) @ (784, 200) and its transposes, against a square GEMM); on top of them the unneeded "
-                f"input-gradient product takes {r['unneeded']:.3f} s and everything else "
-                f"{r['reference'] - r['products'] - r['unneeded']:.3f} s. Without the unneeded product the reference "
-                f"would reach about {100 * without:.0f}% of the peak")
+                f"((12080, 784) @ (784, 200) and its transposes, against a square GEMM); everything else takes "
+                f"{r['reference'] - r['products']:.3f} s")
     verdict(end_to_end["notebook"] <= 30 and end_to_end["accuracy"] >= 98,
             f"master notebook end to end {end_to_end['notebook']:.1f} s on {os.cpu_count()} CPUs (target <= 30 s), "
             f"test accuracy {end_to_end['accuracy']:.2f}% (target >= 98%)",
