@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import warnings
 from contextlib import contextmanager
 
@@ -56,9 +57,18 @@ def browser_on(root, tmp_path, name):
             raise
 
 
-def open_notebook(lab, page, name):
+def open_notebook(lab, page, name, timeout=120):
+    """Open ``name`` and wait until its kernel is idle and connected to the page (Run All before that
+    is dropped: JupyterLab clears the cells it cannot send to a kernel)."""
     page.goto(lab.url(f"lab/tree/{name}"))
-    page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]')  # its kernel is ready
+    deadline = time.monotonic() + timeout
+    while not any(session["path"] == name and session["kernel"]["execution_state"] == "idle"
+                  and session["kernel"]["connections"] for session in lab.api("sessions")):
+        if time.monotonic() > deadline:
+            pytest.fail(f"the kernel of {name} should start and connect to the page within {timeout} s, "
+                        f"the server reports {lab.api('sessions')}; its log ends:\n{lab.log_tail()}", pytrace=False)
+        time.sleep(0.2)
+    page.wait_for_selector('.jp-Notebook-ExecutionIndicator[data-status="idle"]')
 
 
 def run_all(page):
