@@ -31,7 +31,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 
-from autograder import collect, course, grade_one
+from autograder import collect, course, grade_one, report
 from autograder.grade_one import KERNEL_NAME
 from autograder.kernel_launcher import sandbox_available
 
@@ -332,6 +332,7 @@ def main(argv=None):
                          args.memory_mb, args.blas_threads, args.sandbox, args.kernel_spec)
     submissions = grader.run(args.submissions, force=args.force)
     print_summary(grader.write_grades_csv(submissions), grader.out)
+    print(f"class report: {report.write_report(grader.out)}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import resource
 import shutil
 import signal
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -163,6 +164,19 @@ def kernel_environment(threads):
     return environment
 
 
+def _wait_unless_orphaned(child):
+    """Wait for the kernel; kill it if the grader that started this launcher goes (killed by a watchdog,
+    say). A loop, not a thread: a process cannot start threads after unshare(CLONE_NEWPID)."""
+    parent = os.getppid()
+    while True:
+        pid, status = os.waitpid(child, os.WNOHANG)
+        if pid:
+            return status
+        if os.getppid() != parent:
+            os.kill(child, signal.SIGKILL)
+        time.sleep(0.5)
+
+
 def run_sandboxed(args, connection_file):
     connection = json.loads(Path(connection_file).read_text())
     if connection.get("transport") != "ipc":
@@ -203,7 +217,7 @@ def run_sandboxed(args, connection_file):
     # jupyter_client signals the whole process group: the kernel gets SIGINT itself
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: os.kill(child, signal.SIGKILL))
-    _, status = os.waitpid(child, 0)
+    status = _wait_unless_orphaned(child)
     for group in cgroups:
         try:
             group.rmdir()

@@ -49,7 +49,7 @@ def browser_on(root, tmp_path, name):
     failure.unlink(missing_ok=True)
     with jupyter_lab(root, tmp_path / "lab") as lab, chromium(tmp_path / "chromium") as browser:
         page = browser.new_page()
-        page.set_default_timeout(60_000)
+        page.set_default_timeout(180_000)  # a busy 2-core machine
         try:
             yield lab, page
         except BaseException:

@@ -26,7 +26,8 @@ def test_master_runs_clean_under_nbgrader_validate(tmp_path):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(course.REPO / name, tmp_path / name.split("/")[-1] if name.startswith("autograder") else
                         tmp_path / name)
-    run = subprocess.run([sys.executable, "-m", "nbgrader", "validate", "assignment.ipynb"], cwd=tmp_path,
+    run = subprocess.run([sys.executable, "-m", "nbgrader", "validate", "assignment.ipynb",
+                          "--Execute.timeout=600"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=600)
     assert "Success! Your notebook passes all the tests." in run.stdout, run.stdout + run.stderr
 

@@ -1,0 +1,51 @@
+"""The class report (autograder/report.py): what an instructor reads after grading."""
+import csv
+import json
+
+import nbformat
+
+from autograder import course, report
+
+SECTIONS = ["Scores", "Points per part", "Pass rate of every test cell", "Most frequent diagnostic messages",
+            "Slowest submissions", "Flagged for review", "Could not be graded"]
+
+
+def _section(page, title):
+    return page.split(f"<h2>{title}</h2>", 1)[1].split("<h2>", 1)[0]
+
+
+def test_report_of_a_graded_batch(attack_batch):
+    page = report.write_report(attack_batch.out).read_text()
+    missing = [title for title in SECTIONS if f"<h2>{title}</h2>" not in page]
+    assert not missing, f"the report lacks the sections {missing}"
+    flagged = {name for name, row in attack_batch.rows.items() if row["review"]}
+    shown = _section(page, "Flagged for review")
+    assert flagged and all(f"<td>{name}</td>" in shown for name in flagged), (
+        f"flagged students missing from the report: {[n for n in flagged if n not in shown]}")
+    # the score attacks all return zeros from flatten_images: one message, many students
+    same_bug = [n for n, r in attack_batch.rows.items() if "flatten_images(X_train[:5]) is wrong" in r["reason"]]
+    messages = _section(page, "Most frequent diagnostic messages")
+    assert f'<td class="num">{len(same_bug)}</td>' in messages and len(same_bug) >= 5, (
+        f"{len(same_bug)} students share the flatten_images message; the report should count them together")
+    for image in ["scores.png", "parts.png"]:
+        data = (attack_batch.out / "report" / image).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000, f"{image} is not a real plot"
+
+
+def test_report_escapes_student_text(tmp_path):
+    hostile = "<script>alert(1)</script>"
+    parts = [c.metadata.nbgrader["grade_id"] for c in nbformat.read(course.MASTER, 4).cells
+             if c.metadata.get("nbgrader", {}).get("points") is not None]
+    with open(tmp_path / "grades.csv", "w", newline="") as file:
+        writer = csv.DictWriter(file, ["student", "status", *parts, "auto_score", "auto_max", "total", "max",
+                                       "reason", "review"])
+        writer.writeheader()
+        writer.writerow({"student": hostile, "status": "graded", **{p: 0 for p in parts}, "auto_score": 0,
+                         "auto_max": 39, "total": 0, "max": 60, "reason": "x", "review": "<img src=x onerror=1>"})
+    (tmp_path / "results.json").write_text(json.dumps({hostile: {
+        "status": "graded", "seconds": 1.0, "review": ["<img src=x onerror=1>"],
+        "reasons": {"test_flatten_images": "CheckFailed: <b>bold</b>"}}}))
+    page = report.write_report(tmp_path).read_text()
+    assert hostile not in page and "<img src=x" not in page and "<b>bold" not in page, (
+        "student ids and messages must be escaped in the report")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
