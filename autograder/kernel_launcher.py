@@ -79,6 +79,7 @@ def build_root(folder, ipc_folder, disk_mb, uid):
     """Mount the sandbox's root at NEW_ROOT: system and Python read only, ``folder`` copied to tmpfs."""
     mount(None, "/", flags=MS_REC | MS_PRIVATE)  # nothing mounted here is seen outside
     tmpfs(NEW_ROOT, 16)
+    tmpfs(NEW_ROOT / "tmp", disk_mb, mode="1777")  # first: Python or the folder may live under /tmp
     for top in ["/bin", "/lib", "/lib32", "/lib64", "/sbin"]:
         if os.path.islink(top):  # merged /usr: keep the links
             os.symlink(os.readlink(top), NEW_ROOT / top[1:])
@@ -90,7 +91,6 @@ def build_root(folder, ipc_folder, disk_mb, uid):
     for device in ["null", "zero", "full", "random", "urandom"]:
         bind(f"/dev/{device}", NEW_ROOT / "dev" / device, writable=True)
     tmpfs(NEW_ROOT / "dev" / "shm", 64, mode="1777")
-    tmpfs(NEW_ROOT / "tmp", disk_mb, mode="1777")
     sandbox_folder = NEW_ROOT / str(folder).lstrip("/")
     tmpfs(sandbox_folder, disk_mb)
     shutil.copytree(folder, sandbox_folder, dirs_exist_ok=True, symlinks=True)
