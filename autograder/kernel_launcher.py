@@ -144,10 +144,11 @@ def make_cgroups(name, memory_mb, processes, cpus):
     return made
 
 
-def apply_limits(memory_mb, file_mb, cpu_seconds, processes):
-    for limit, value in [(resource.RLIMIT_AS, memory_mb * MB), (resource.RLIMIT_FSIZE, file_mb * MB),
-                         (resource.RLIMIT_CPU, cpu_seconds), (resource.RLIMIT_CORE, 0),
-                         (resource.RLIMIT_NPROC, processes), (resource.RLIMIT_NOFILE, 1024)]:
+def apply_limits(memory_mb, file_mb, cpu_seconds, processes=None):
+    """processes: None leaves the process limit alone (it counts all of a user's processes)."""
+    limits = [(resource.RLIMIT_AS, memory_mb * MB), (resource.RLIMIT_FSIZE, file_mb * MB),
+              (resource.RLIMIT_CPU, cpu_seconds), (resource.RLIMIT_CORE, 0), (resource.RLIMIT_NOFILE, 1024)]
+    for limit, value in limits + ([(resource.RLIMIT_NPROC, processes)] if processes else []):
         resource.setrlimit(limit, (value, value))
 
 
@@ -244,7 +245,7 @@ def run_limited(args, kernel_args):
         os.environ[variable] = str(args.threads)
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     os.environ.pop("NBGRADER_EXECUTION", None)
-    apply_limits(args.memory_mb, args.file_mb, args.cpu_seconds, resource.RLIM_INFINITY)
+    apply_limits(args.memory_mb, args.file_mb, args.cpu_seconds)
     from ipykernel import kernelapp
 
     sys.argv = [sys.argv[0], *kernel_args]
