@@ -9,6 +9,8 @@ kernel: a function becomes a proxy whose calls run in the kernel, a value is cop
 crosses from the kernel -- arrays as .npy bytes read with ``allow_pickle=False``, numbers, strings,
 and containers of them -- so an object with a lying ``__eq__`` or ``__array__`` arrives as what it is,
 and every comparison happens here. The kernel sees the hidden inputs, never the expected answers.
+Large arrays travel as .npy files in an exchange folder both sides see (the scratch folder of the
+kernel's sockets), small ones inline; the code that answers in the kernel is defined there once.
 
 Objects that come back from a call keep a handle to the original in the kernel: passing them back
 (the caches from forward_pass to backward_pass) passes the student's own object. Arrays given to a
@@ -17,12 +19,17 @@ call are copied back after it, so the checks see it when student code changed it
 import base64
 import builtins
 import contextlib
+import hashlib
 import inspect
 import io
 import json
 import linecache
+import os
 import pickle
+import re
+import stat
 import warnings
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -31,6 +38,8 @@ import hw2_checks
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 MAX_REPLY_BYTES = 200 * 1024 * 1024
+INLINE_BYTES = 64 * 1024  # larger arrays go through the exchange folder: base64 in JSON costs ~20 ms/MB
+EXCHANGE_NAME = re.compile(r"[qr][0-9]+-[0-9]+\.npy")  # q: the grader's requests, r: the kernel's replies
 
 
 def split(source):
@@ -54,18 +63,24 @@ class StudentError(Exception):
 
 KERNEL_SIDE = r'''
 def _hw2_grader_request(request):
-    import base64, contextlib, io, json, warnings
+    import base64, contextlib, io, json, os, warnings
     import numpy as np
     from IPython import get_ipython
     from IPython.display import publish_display_data
 
+    request = json.loads(request)
     user = get_ipython().user_ns
     refs = user.setdefault("_hw2_grader_objects", {})
+    files = []
 
-    def npy(array):
+    def npy(array, kind):
+        if array.nbytes > request["inline_bytes"]:
+            files.append(f"r{request['handle']}-{len(files)}.npy")
+            np.save(os.path.join(request["exchange"], files[-1]), array, allow_pickle=False)
+            return {"t": kind, "file": files[-1]}
         buffer = io.BytesIO()
         np.save(buffer, array, allow_pickle=False)
-        return base64.b64encode(buffer.getvalue()).decode()
+        return {"t": kind, "npy": base64.b64encode(buffer.getvalue()).decode()}
 
     def encode(value, depth=0):
         if depth > 8:
@@ -73,9 +88,9 @@ def _hw2_grader_request(request):
         if value is None or isinstance(value, (bool, int, float, str)) and type(value) in (bool, int, float, str):
             return {"t": "v", "v": value}
         if isinstance(value, np.ndarray) and value.dtype != object and type(value) is np.ndarray:
-            return {"t": "a", "npy": npy(value)}
+            return npy(value, "a")
         if isinstance(value, np.generic) and not isinstance(value, np.object_):
-            return {"t": "s", "npy": npy(np.asarray(value))}
+            return npy(np.asarray(value), "s")
         if type(value) in (list, tuple) or isinstance(value, tuple) and hasattr(value, "_fields"):
             return {"t": "list" if isinstance(value, list) else "tuple", "items": [encode(v, depth + 1) for v in value]}
         if type(value) is dict:
@@ -92,7 +107,9 @@ def _hw2_grader_request(request):
         if kind == "v":
             return item["v"]
         if kind in ("a", "s"):
-            array = np.load(io.BytesIO(base64.b64decode(item["npy"])), allow_pickle=False)
+            source = os.path.join(request["exchange"], item["file"]) if "file" in item else \
+                io.BytesIO(base64.b64decode(item["npy"]))
+            array = np.load(source, allow_pickle=False)
             return array if kind == "a" else array[()]
         if kind in ("list", "tuple"):
             items = [decode(v) for v in item["items"]]
@@ -132,16 +149,19 @@ def _hw2_grader_request(request):
                 reply["raised"] = [type(error).__name__, str(error)]
         reply["warnings"] = [[w.category.__name__, str(w.message)] for w in caught]
         reply["args"] = encode(args)
+    reply["files"] = files
     publish_display_data({"application/x-hw2-grader": json.dumps(reply)})
 '''
+# defined in the kernel by the first request (and again after a restart), called by every request
+KERNEL_SIDE_VERSION = hashlib.sha256(KERNEL_SIDE.encode()).hexdigest()[:16]
+DEFINE_KERNEL_SIDE = f"""\
+if getattr(globals().get("_hw2_grader_request"), "version", None) != {KERNEL_SIDE_VERSION!r}:
+    exec({KERNEL_SIDE!r})
+    _hw2_grader_request.version = {KERNEL_SIDE_VERSION!r}
+"""
 
 
 # --- grader side ----------------------------------------------------------------------------------
-
-def _npy(array):
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    return base64.b64encode(buffer.getvalue()).decode()
 
 
 class FunctionProxy:
@@ -162,17 +182,27 @@ class KernelObject(SimpleNamespace):
 
 
 class Kernel:
-    """Calls into the student's kernel through ``run(code) -> outputs`` (a cell run by nbclient)."""
+    """Calls into the student's kernel through ``run(code) -> outputs`` (a cell run by nbclient).
 
-    def __init__(self, run):
-        self.run = run
+    ``exchange``: a folder the kernel sees at the same path (the folder of its ipc sockets), writable
+    by it, for the large arrays of requests and replies.
+    """
+
+    def __init__(self, run, exchange):
+        self.run, self.exchange = run, Path(exchange)
         self.handles = 0
         self.origins = {}  # id(value copied out of the kernel) -> (value, handle, path in the original)
+        self.sent, self.received = [], {}  # this request's files; the last reply's, read
 
     def _request(self, request):
-        self.handles += 1
-        request["handle"] = self.handles
-        outputs = self.run(KERNEL_SIDE + f"\n_hw2_grader_request(__import__('json').loads({json.dumps(request)!r}))\n")
+        request["handle"] = self.handles = self.handles + 1
+        request.update(exchange=str(self.exchange), inline_bytes=INLINE_BYTES)
+        try:
+            outputs = self.run(DEFINE_KERNEL_SIDE + f"_hw2_grader_request({json.dumps(request)!r})\n")
+        finally:
+            for name in self.sent:
+                (self.exchange / name).unlink(missing_ok=True)
+            self.sent = []
         for output in outputs:
             if output.get("output_type") == "error":
                 raise KernelError(f"{output.get('ename')}: {output.get('evalue')}")
@@ -185,9 +215,43 @@ class Kernel:
             reply = json.loads(replies[0])
             if reply["handle"] != request["handle"]:
                 raise ValueError("an answer to another request")
+            self.received = {}
+            for name in reply["files"]:
+                self.received[name] = self._read_reply_file(name)
+                if sum(map(len, self.received.values())) > MAX_REPLY_BYTES:
+                    raise ValueError(f"the reply files hold more than {MAX_REPLY_BYTES} bytes")
             return reply
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, OSError) as error:
             raise KernelError(f"the kernel's answer is malformed: {error}") from None
+
+    def _read_reply_file(self, name):
+        """The bytes of a reply file, which the kernel made: a plain file of bounded size, or an error
+        (not a link to a file of the grader's, not a pipe that blocks)."""
+        if not isinstance(name, str) or not EXCHANGE_NAME.fullmatch(name) or not name.startswith("r"):
+            raise ValueError(f"a reply file with a bad name {name!r}")
+        descriptor = os.open(self.exchange / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        try:
+            status = os.fstat(descriptor)
+            if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_REPLY_BYTES:
+                raise ValueError(f"reply file {name} is not a plain file of at most {MAX_REPLY_BYTES} bytes")
+            with open(descriptor, "rb", closefd=False) as file:
+                return file.read()
+        finally:
+            os.close(descriptor)
+            os.unlink(self.exchange / name)
+
+    def _npy(self, array, kind):
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        if buffer.tell() <= INLINE_BYTES:
+            return {"t": kind, "npy": base64.b64encode(buffer.getvalue()).decode()}
+        name = f"q{self.handles + 1}-{len(self.sent)}.npy"
+        # O_EXCL: never follow a link the kernel put there in advance
+        with open(os.open(self.exchange / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644),
+                  "wb") as file:
+            file.write(buffer.getbuffer())
+        self.sent.append(name)
+        return {"t": kind, "file": name}
 
     def fetch(self, name):
         """The student's ``name``: a FunctionProxy for a function, else a copy of the value."""
@@ -222,9 +286,9 @@ class Kernel:
         if value is None or type(value) in (bool, int, float, str):
             return {"t": "v", "v": value}
         if isinstance(value, np.ndarray):
-            return {"t": "a", "npy": _npy(value)}
+            return self._npy(value, "a")
         if isinstance(value, np.generic):
-            return {"t": "s", "npy": _npy(np.asarray(value))}
+            return self._npy(np.asarray(value), "s")
         if isinstance(value, (list, tuple)):
             return {"t": "list" if isinstance(value, list) else "tuple", "items": [self._encode(v) for v in value]}
         if isinstance(value, dict):
@@ -239,7 +303,10 @@ class Kernel:
                 raise KernelError(f"malformed value {type(value).__name__}")
             return value
         if kind in ("a", "s"):
-            array = np.load(io.BytesIO(base64.b64decode(item["npy"])), allow_pickle=False)
+            if "file" in item and item["file"] not in self.received:
+                raise KernelError(f"the kernel's answer names a file it did not send: {item['file']!r}")
+            data = self.received[item["file"]] if "file" in item else base64.b64decode(item["npy"])
+            array = np.load(io.BytesIO(data), allow_pickle=False)
             value = array if kind == "a" else array[()]
         elif kind in ("list", "tuple"):
             value = [self._decode(v, handle, path + [i]) for i, v in enumerate(item["items"])]

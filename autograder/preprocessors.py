@@ -59,13 +59,13 @@ class ResilientExecute(Execute):
         self._deadline = time.monotonic() + self.submission_timeout
         self._cell_timeout = self.timeout
         self._restarts = 0
-        self._kernel = hidden_tests.Kernel(self._run_for_hidden_tests)
         scratch = Path(tempfile.mkdtemp(prefix="hw2-grading-"))
         try:
             # the kernel gets a copy of the submission's folder: whatever it does there, the files stay
             shutil.copytree(resources["metadata"]["path"], scratch / "work", symlinks=True,
                             ignore=shutil.ignore_patterns("*.ipynb"))  # the kernel runs code, not notebooks
             (scratch / "ipc").mkdir()
+            self._kernel = hidden_tests.Kernel(self._run_for_hidden_tests, exchange=scratch / "ipc")
             self._scratch = scratch
             resources = dict(resources, metadata=dict(resources["metadata"], path=str(scratch / "work")))
             return super().preprocess(nb, resources, km)

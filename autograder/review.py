@@ -56,6 +56,8 @@ SUSPICIOUS_TEXT = {
     "hidden_reference": "looks for the hidden tests' answers",
     "hw2_checks.": "changes the checks",
     "get_ipython": "reaches into IPython itself",
+    "_hw2_grader": "takes the place of the grader's code in the kernel",
+    "connection_file": "looks for the kernel's connection to the grader",
 }
 
 

@@ -13,6 +13,7 @@ from typing import Callable
 import nbformat
 
 from autograder import course
+from autograder.hidden_tests import KERNEL_SIDE_VERSION
 
 EXAMPLES = course.REPO / "examples" / "submissions"
 
@@ -153,6 +154,28 @@ for _ in range(10000):
 print("forked", children)
 '''
 
+# Knows the grader's protocol (it is public): answers the grader's requests itself, naming a reply
+# file that is a link to the hidden reference, and plants links where the grader writes its requests.
+FORGE_REPLIES = f'''
+import json, os
+from ipykernel.connect import get_connection_file
+from IPython.display import publish_display_data
+exchange = os.path.dirname(json.load(open(get_connection_file()))["ip"] or "/nowhere/x")
+for request_number in range(1, 200):
+    for file_number in range(4):
+        try:
+            os.symlink({str(EXAMPLES / "alice.ipynb")!r}, os.path.join(exchange, f"q{{request_number}}-{{file_number}}.npy"))
+        except OSError:
+            pass
+def _hw2_grader_request(request):
+    request = json.loads(request)
+    name = f"r{{request['handle']}}-0.npy"
+    os.symlink({str(course.HIDDEN_REFERENCE)!r}, os.path.join(request["exchange"], name))
+    publish_display_data({{"application/x-hw2-grader": json.dumps(
+        {{"handle": request["handle"], "callable": False, "value": {{"t": "a", "file": name}}, "files": [name]}})}})
+_hw2_grader_request.version = {KERNEL_SIDE_VERSION!r}
+'''
+
 ATTACKS = [
     Attack("allclose_true", "np.allclose, np.isclose and np.array_equal always say yes", "erin",
            after_solutions(ZEROS, "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
@@ -203,6 +226,8 @@ ATTACKS = [
            at_top("import os, signal\nfor pid in [os.getppid(), *range(1, 5000)]:\n    try:\n"
                   "        os.kill(pid, signal.SIGKILL) if pid != os.getpid() else None\n"
                   "    except OSError:\n        pass\n"), True),
+    Attack("forged_replies", "answers the grader's calls itself with links to the hidden reference, and plants "
+                             "links where the grader writes", "alice", at_top(FORGE_REPLIES), True),
 ]
 
 

@@ -1,0 +1,103 @@
+"""The grader's calls into a student's kernel (autograder.hidden_tests), against a real IPython kernel.
+
+The whole pipeline is tested in test_grader.py and test_attacks.py; here, the protocol itself: what
+comes back is the student's data, large arrays travel through the exchange folder and leave
+nothing behind, and a kernel that lies about its files gets an error, not a file of the grader's.
+"""
+import numpy as np
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_notebook
+
+from autograder.hidden_tests import INLINE_BYTES, Kernel, KernelError
+
+
+@pytest.fixture(scope="module")
+def client():
+    notebook_client = NotebookClient(new_notebook(cells=[new_code_cell()]), timeout=60, kernel_name="python3")
+    with notebook_client.setup_kernel():
+        yield notebook_client
+
+
+@pytest.fixture
+def kernel(client, tmp_path):
+    """A Kernel whose exchange folder is ``tmp_path / 'exchange'``; ``kernel.source(code)`` runs code there."""
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+
+    def run(code):
+        cell = new_code_cell(code)
+        client.execute_cell(cell, 0, store_history=False)
+        return cell.outputs
+
+    def source(code):
+        errors = [o for o in run(code) if o.output_type == "error"]
+        assert not errors, f"the test's own code failed in the kernel: {errors}"
+
+    kernel = Kernel(run, exchange)
+    kernel.source = source
+    return kernel
+
+
+def test_large_and_small_arrays_round_trip_and_leave_no_file(kernel):
+    kernel.source("import numpy as np\ndef scale(x, factor): return [x * factor, x[:2] * factor]")
+    big = np.random.default_rng(0).normal(size=(400, 300))  # 960 kB: through the exchange folder
+    assert big.nbytes > INLINE_BYTES
+    scaled, head = kernel.fetch("scale")(big, 2.0)
+    assert scaled.dtype == np.float64 and scaled.shape == (400, 300) and np.array_equal(scaled, big * 2), (
+        "Kernel.call: a large array did not come back as the kernel computed it")
+    assert np.array_equal(head, big[:2] * 2), "Kernel.call: a small (inline) array came back wrong"
+    left = sorted(p.name for p in kernel.exchange.iterdir())
+    assert not left, f"Kernel.call left files in the exchange folder: {left}"
+
+
+def test_results_passed_back_are_the_students_own_objects(kernel):
+    kernel.source("class Cache:\n    def __init__(self, x): self.x = x\n"
+                  "def make(x): return [Cache(x)]\ndef same(caches, x): return caches[0].x is x")
+    big = np.ones((300, 300))
+    caches = kernel.fetch("make")(big)
+    assert type(caches[0]).__name__ == "Cache" and np.array_equal(caches[0].x, big)
+    # the kernel gets back its own Cache, holding its own copy of big, not a rebuilt one
+    assert kernel.call("same", (caches, caches[0].x), {}) is True
+
+
+def test_a_student_redefinition_of_the_kernel_side_is_replaced(kernel):
+    kernel.source("_hw2_grader_request = None\nanswer = 42")
+    assert kernel.fetch("answer") == 42
+
+
+def test_a_reply_file_that_is_a_link_is_refused(kernel, tmp_path):
+    secret = tmp_path / "secret.npy"
+    np.save(secret, np.arange(3))
+    kernel.source(f"""
+import json, os
+from IPython.display import publish_display_data
+_real_request = _hw2_grader_request
+def _hw2_grader_request(request):
+    request = json.loads(request)
+    os.symlink({str(secret)!r}, os.path.join(request["exchange"], "r99-0.npy"))
+    publish_display_data({{"application/x-hw2-grader": json.dumps({{"handle": request["handle"],
+        "callable": False, "value": {{"t": "a", "file": "r99-0.npy"}}, "files": ["r99-0.npy"]}})}})
+_hw2_grader_request.version = _real_request.version
+""")
+    with pytest.raises(KernelError, match="malformed"):
+        kernel.fetch("anything")
+    kernel.source("del _hw2_grader_request")
+
+
+@pytest.mark.parametrize("name", ["../secret.npy", "r1-0.npy/../../x", "q1-0.npy"])
+def test_reply_files_must_be_the_kernels_plain_names(kernel, name):
+    with pytest.raises(ValueError, match="bad name"):
+        kernel._read_reply_file(name)
+
+
+def test_the_grader_never_writes_through_a_planted_link(kernel, tmp_path):
+    victim = tmp_path / "gradebook.db"
+    victim.write_bytes(b"precious")
+    for request in range(1, 30):
+        (kernel.exchange / f"q{request}-0.npy").symlink_to(victim)
+    kernel.source("def first(x): return x[0, 0]")
+    function = kernel.fetch("first")
+    with pytest.raises(FileExistsError):
+        function(np.zeros((300, 300)))
+    assert victim.read_bytes() == b"precious", "Kernel wrote a request through a link the kernel planted"
