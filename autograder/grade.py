@@ -31,17 +31,30 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 
-from autograder import collect, course, grade_one, report
+from autograder import collect, course, grade_one, kernel_launcher, report
 from autograder.grade_one import KERNEL_NAME
-from autograder.kernel_launcher import sandbox_available
 
 KILL_MARGIN = 120  # seconds past the submission timeout before a worker process is killed
+IPC_TMPFS_MB = 256  # sandbox: the room a kernel has in its ipc folder (sockets, large arrays for the hidden tests)
+
+
+_private_mounts = False
+
+
+def _enter_private_mount_namespace():
+    """Once per worker process, before it starts threads: the tmpfs it mounts vanish with it."""
+    global _private_mounts
+    if not _private_mounts:
+        kernel_launcher.private_mount_namespace()
+        _private_mounts = True
 
 
 def grade_in_worker(task):
     """Grade one submission in a pool worker; return grade_one's result with its wall time."""
     pid_file, log_file = task.pop("pid_file"), task.pop("log_file")
     pid_file.write_text(str(os.getpid()))
+    if task["ipc_tmpfs_mb"]:
+        _enter_private_mount_namespace()
     with open(log_file, "w") as log:  # nbgrader's and the kernel's chatter, kept off the progress bar
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
@@ -69,7 +82,7 @@ class ClassGrader:
         self.memory_mb = memory_mb
         self.blas_threads = blas_threads or max(1, (os.cpu_count() or 1) // workers)
         self.kernel_spec = kernel_spec
-        self.sandbox = not kernel_spec and (sandbox_available() if sandbox is None else sandbox)
+        self.sandbox = not kernel_spec and (kernel_launcher.sandbox_available() if sandbox is None else sandbox)
         self.ledger_path = self.out / "results.json"
         self.ledger = json.loads(self.ledger_path.read_text()) if self.ledger_path.exists() else {}
 
@@ -176,7 +189,7 @@ class ClassGrader:
         return dict(template=self.template, work=self.work / "students" / submission.student_id,
                     student=submission.student_id, submission=submission.path.resolve(),
                     cell_timeout=self.cell_timeout, submission_timeout=self.submission_timeout,
-                    ipc=self.sandbox or bool(self.kernel_spec),
+                    ipc=self.sandbox or bool(self.kernel_spec), ipc_tmpfs_mb=IPC_TMPFS_MB if self.sandbox else 0,
                     pid_file=self.work / "running" / f"{submission.student_id}.pid",
                     log_file=self.work / "logs" / f"{submission.student_id}.log")
 

@@ -1,7 +1,7 @@
 """Autograde one submission in a private nbgrader course, and write a summary of the result.
 
-Run by autograder.grade, one process per submission, so that submissions are graded in parallel
-without sharing a gradebook; the main process then merges the private gradebook into the class's.
+Run by autograder.grade's worker processes, so that submissions are graded in parallel without
+sharing a gradebook; the main process then merges the private gradebook into the class's.
 
     python -m autograder.grade_one --template DIR --work DIR --student ID --submission FILE [options]
 """
@@ -19,7 +19,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
                                     SaveAutoGrades)
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
-from autograder import course, review
+from autograder import course, kernel_launcher, review
 from autograder.preprocessors import (KERNEL_DIED, TIME_BUDGET, DropMetadataWithoutId, ResilientExecute,
                                       RestoreCells, ShortTracebacks, StderrAsNote)
 
@@ -28,7 +28,7 @@ RESULT_FILE = "result.json"
 STOPPED = {KERNEL_DIED, TIME_BUDGET, "CellTimeoutError"}
 
 
-def grading_config(root, cell_timeout, submission_timeout, ipc=False):
+def grading_config(root, cell_timeout, submission_timeout, ipc=False, ipc_tmpfs_mb=0):
     config = course.course_config(root)
     config.Autograde.sanitize_preprocessors = [
         ClearOutput, DeduplicateIds, DropMetadataWithoutId, OverwriteKernelspec, RestoreCells, CheckCellMetadata]
@@ -40,6 +40,7 @@ def grading_config(root, cell_timeout, submission_timeout, ipc=False):
     config.ResilientExecute.submission_timeout = submission_timeout
     config.ResilientExecute.hidden_reference = str(course.HIDDEN_REFERENCE)
     config.ResilientExecute.ipc = ipc
+    config.ResilientExecute.ipc_tmpfs_mb = ipc_tmpfs_mb
     # nbgrader puts the hidden tests' source into feedback; keep their messages, not their code
     config.GenerateFeedback.preprocessors = [ClearHiddenTests, ShortTracebacks, GetGrades,
                                              CSSHTMLHeaderPreprocessor]
@@ -69,7 +70,7 @@ def summarise_error(error):
     return text[:400]
 
 
-def grade(template, work, student, submission, cell_timeout, submission_timeout, ipc=False):
+def grade(template, work, student, submission, cell_timeout, submission_timeout, ipc=False, ipc_tmpfs_mb=0):
     """Autograde and generate feedback in ``work``; return the result summary (also saved as JSON)."""
     if work.exists():
         shutil.rmtree(work)
@@ -79,7 +80,7 @@ def grade(template, work, student, submission, cell_timeout, submission_timeout,
     shutil.copyfile(template / "gradebook.db", work / "gradebook.db")
     shutil.copyfile(submission, submitted / f"{course.NOTEBOOK}.ipynb")
 
-    api = NbGraderAPI(config=grading_config(work, cell_timeout, submission_timeout, ipc))
+    api = NbGraderAPI(config=grading_config(work, cell_timeout, submission_timeout, ipc, ipc_tmpfs_mb))
     result = {"student": student, "success": False, "reasons": {},
               "review": review.review_reasons(submission, template / "release" / course.ASSIGNMENT /
                                               f"{course.NOTEBOOK}.ipynb")}
@@ -108,10 +109,14 @@ def main(argv=None):
     parser.add_argument("--cell-timeout", type=int, default=120)
     parser.add_argument("--submission-timeout", type=int, default=600)
     parser.add_argument("--ipc", action="store_true", help="reach the kernel over Unix sockets (sandboxed kernels)")
+    parser.add_argument("--ipc-tmpfs-mb", type=int, default=0,
+                        help="the ipc folder as a tmpfs of this size, in a mount namespace of this process (root)")
     args = parser.parse_args(argv)
     os.environ.setdefault("JUPYTER_PATH", str(args.template.parent / "jupyter"))
+    if args.ipc_tmpfs_mb:
+        kernel_launcher.private_mount_namespace()
     grade(args.template.resolve(), args.work.resolve(), args.student, args.submission.resolve(),
-          args.cell_timeout, args.submission_timeout, args.ipc)
+          args.cell_timeout, args.submission_timeout, args.ipc, args.ipc_tmpfs_mb)
 
 
 if __name__ == "__main__":

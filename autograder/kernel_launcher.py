@@ -39,6 +39,7 @@ CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 
 libc = ctypes.CDLL(None, use_errno=True)
@@ -73,6 +74,17 @@ def bind(source, target, writable=False):
 def tmpfs(target, size_mb, mode="755"):
     target.mkdir(parents=True, exist_ok=True)
     mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size_mb}m,mode={mode}")
+
+
+def umount(target):
+    _check(libc.umount2(str(target).encode(), MNT_DETACH), f"umount {target}")
+
+
+def private_mount_namespace():
+    """Give this (single-threaded) process and its children mounts of their own, gone when they exit:
+    a grading worker mounts each kernel's ipc folder as a size-limited tmpfs there."""
+    _check(libc.unshare(CLONE_NEWNS), "unshare")
+    mount(None, "/", flags=MS_REC | MS_PRIVATE)
 
 
 def build_root(folder, ipc_folder, disk_mb, uid):

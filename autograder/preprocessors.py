@@ -20,6 +20,7 @@ ShortTracebacks
     for feedback: errors of test cells keep their message, not the traceback that quotes test code.
 """
 import copy
+import os
 import shutil
 import tempfile
 import time
@@ -33,7 +34,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor, OverwriteCells
 from nbgrader.utils import is_grade
 from traitlets import Bool, Integer, Unicode
 
-from autograder import hidden_tests
+from autograder import hidden_tests, kernel_launcher
 
 KERNEL_DIED = "KernelDied"
 TIME_BUDGET = "SubmissionTimeout"
@@ -54,6 +55,9 @@ class ResilientExecute(Execute):
     hidden_reference = Unicode("", help="The hidden tests' reference file, read by this process only").tag(config=True)
     ipc = Bool(False, help="Talk to the kernel over Unix sockets in the scratch folder (a sandboxed or "
                            "containerised kernel has no network)").tag(config=True)
+    ipc_tmpfs_mb = Integer(0, help="Mount the ipc folder, which the kernel can write to, as a tmpfs of this size "
+                                   "so that it cannot fill the disk (needs root in a private mount namespace; "
+                                   "0: a plain folder)").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._deadline = time.monotonic() + self.submission_timeout
@@ -65,11 +69,15 @@ class ResilientExecute(Execute):
             shutil.copytree(resources["metadata"]["path"], scratch / "work", symlinks=True,
                             ignore=shutil.ignore_patterns("*.ipynb"))  # the kernel runs code, not notebooks
             (scratch / "ipc").mkdir()
+            if self.ipc_tmpfs_mb:
+                kernel_launcher.tmpfs(scratch / "ipc", self.ipc_tmpfs_mb)
             self._kernel = hidden_tests.Kernel(self._run_for_hidden_tests, exchange=scratch / "ipc")
             self._scratch = scratch
             resources = dict(resources, metadata=dict(resources["metadata"], path=str(scratch / "work")))
             return super().preprocess(nb, resources, km)
         finally:
+            if self.ipc_tmpfs_mb and os.path.ismount(scratch / "ipc"):
+                kernel_launcher.umount(scratch / "ipc")
             shutil.rmtree(scratch, ignore_errors=True)
 
     def create_kernel_manager(self):

