@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 HIDDEN_CASES_FILE = "hidden_reference.pkl"
+_withhold = False  # True while the grader runs hidden tests: messages never show expected values
 
 # Hints for errors raised inside student code, keyed by a fragment of the error message.
 _ERROR_HINTS = {
@@ -43,11 +44,24 @@ def _show(array):
 
 
 @contextlib.contextmanager
-def calling(function, *, warnings_fail=False, warning_cause=None):
+def withholding_expected():
+    """While this runs, failure messages describe what went wrong (shapes, dtypes, how many entries,
+    where, how far off) but show no expected value and no input: the grader's hidden cases stay hidden."""
+    global _withhold
+    before, _withhold = _withhold, True
+    try:
+        yield
+    finally:
+        _withhold = before
+
+
+@contextlib.contextmanager
+def calling(function, *, warnings_fail=False, warning_cause=None, error_hints=None):
     """Run student code, turning known errors and (optionally) warnings into clear failures.
 
     Warnings are recorded rather than printed: nbgrader scores a test cell 0 when anything reaches
     stderr, and a harmless warning must not cost a correct solution its points.
+    error_hints: {fragment of an error message: likely cause}, for this call, before the general ones.
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -56,7 +70,8 @@ def calling(function, *, warnings_fail=False, warning_cause=None):
         except CheckFailed:
             raise
         except Exception as error:
-            hint = next((h for key, h in _ERROR_HINTS.items() if key in str(error)), None)
+            hints = {**(error_hints or {}), **_ERROR_HINTS}
+            hint = next((h for key, h in hints.items() if key in str(error)), None)
             if hint is None:
                 raise
             fail(function, f"raised {type(error).__name__}: {error}", hint)
@@ -150,7 +165,10 @@ def check_array(function, name, got, expected, *, rtol=1e-5, atol=1e-9, kinds="f
     if not compare_values:
         return
     if not np.all(np.isfinite(got)):
-        fail(function, f"{name} contains NaN or infinity: {_show(got)}\n  expected: {_show(expected)}",
+        where = np.argwhere(~np.isfinite(got))
+        shown = (f"{(~np.isfinite(got)).sum()} of {got.size} entries, the first at index "
+                 f"{tuple(int(i) for i in where[0])}" if _withhold else f"{_show(got)}\n  expected: {_show(expected)}")
+        fail(function, f"{name} contains NaN or infinity: {shown}",
               "overflow in exp, or log of 0: clip probabilities to [1e-15, 1 - 1e-15] before taking logs")
     if _close(got, expected, rtol, atol):
         return
@@ -160,12 +178,15 @@ def check_array(function, name, got, expected, *, rtol=1e-5, atol=1e-9, kinds="f
         cause = _factor_cause(got, expected, rtol, atol, factor_hints or {})
     wrong = ~_within(got, expected, rtol, atol)
     worst = np.unravel_index(np.argmax(np.abs(got - expected) * wrong), expected.shape)
-    fail(function,
-          f"{name} is wrong in {wrong.sum()} of {wrong.size} entries (rtol={rtol:g}, atol={atol:g}); "
-          f"at index {tuple(int(i) for i in worst)} expected {float(expected[worst])!r}, "
-          f"got {float(got[worst])!r}\n"
-          f"  expected: {_show(expected)}\n  got:      {_show(got)}",
-          cause)
+    index = tuple(int(i) for i in worst)
+    if _withhold:
+        error = abs(float(got[worst]) - float(expected[worst])) / max(abs(float(expected[worst])), atol)
+        detail = f"the largest error is at index {index}, off by {error:.2g} of the expected value's size"
+    else:
+        detail = (f"at index {index} expected {float(expected[worst])!r}, got {float(got[worst])!r}\n"
+                  f"  expected: {_show(expected)}\n  got:      {_show(got)}")
+    fail(function, f"{name} is wrong in {wrong.sum()} of {wrong.size} entries (rtol={rtol:g}, atol={atol:g}); "
+                   f"{detail}", cause)
 
 
 def check_unchanged(function, name, before, after):
@@ -178,7 +199,12 @@ def check_unchanged(function, name, before, after):
             check_unchanged(function, f"{name}[{i}]", b, a)
         return
     if np.shape(before) != np.shape(after) or not np.array_equal(before, after):
-        fail(function, f"changed its argument {name}: it was {_show(before)}, afterwards {_show(after)}",
+        if _withhold or np.shape(before) != np.shape(after):
+            change = f"shape {np.shape(before)} before, {np.shape(after)} after" if np.shape(before) != \
+                np.shape(after) else f"{int(np.sum(np.asarray(before) != np.asarray(after)))} entries differ afterwards"
+        else:
+            change = f"it was {_show(before)}, afterwards {_show(after)}"
+        fail(function, f"changed its argument {name}: {change}",
               "perturbing an entry in place and not restoring it exactly (x[k] += eps ... x[k] -= eps "
               "can be off by rounding): perturb a copy, or save the entry and put it back")
 
@@ -207,7 +233,7 @@ def _close(got, expected, rtol, atol):
 
 def _factor_cause(got, expected, rtol, atol, factor_hints):
     big = np.abs(expected) > atol
-    if not big.any():
+    if big.sum() < 2:  # one number off says nothing about a constant factor
         return None
     factor = float(np.median(got[big] / expected[big]))
     if not _close(got, factor * expected, 10 * rtol, atol):
@@ -215,6 +241,8 @@ def _factor_cause(got, expected, rtol, atol, factor_hints):
     for hinted, cause in factor_hints.items():
         if np.isclose(factor, hinted, rtol=1e-3):
             return cause
+    if _withhold:
+        return "every entry is off from the expected value by the same factor: a missing or extra constant factor"
     return f"every entry is {factor:.6g} times the expected value: a missing or extra constant factor"
 
 

@@ -9,15 +9,15 @@
 Generated files are never edited by hand; tests fail when a committed copy drifts from its source.
 """
 import argparse
+import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
 import nbformat
-from nbclient import NotebookClient
 
-from autograder import course, make_examples, make_hidden_reference
+from autograder import course, grade_one, make_examples, make_hidden_reference
 
 STUDENT_NOTEBOOK = course.REPO / "assignment.ipynb"
 EXECUTED_SOLUTION = course.REPO / "solutions" / "solution_executed.ipynb"
@@ -31,15 +31,24 @@ def build_student_notebook(out=STUDENT_NOTEBOOK):
     return out
 
 
+class SolutionFailed(RuntimeError):
+    """The master's own solution does not pass every test cell."""
+
+
 def execute_solution(out=EXECUTED_SOLUTION, timeout=600):
-    """Run the master notebook end to end (hidden tests included) and save it with its outputs."""
+    """Run the master notebook end to end as the grader runs a submission (each test cell's hidden
+    part in the grader) and save it with its outputs; SolutionFailed unless every test cell passes."""
     with tempfile.TemporaryDirectory() as root:
-        source = course.make_source(root, with_hidden=True)
+        source = course.make_source(root)
         notebook = nbformat.read(source / f"{course.NOTEBOOK}.ipynb", as_version=4)
         started = time.perf_counter()
-        NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(source)}}).execute()
+        notebook, verdicts, _ = grade_one.run_as_grader(notebook, source, cell_timeout=timeout,
+                                                        submission_timeout=timeout, blas_threads=os.cpu_count())
         seconds = time.perf_counter() - started
+    failed = {cell.metadata.nbgrader["grade_id"]: [o.get("evalue", "") for o in cell.outputs if o.output_type == "error"]
+              for cell in notebook.cells if not verdicts.get(cell.metadata.get("nbgrader", {}).get("grade_id"), True)}
+    if failed:
+        raise SolutionFailed(f"the master fails its own test cells: {failed}")
     nbformat.write(notebook, out)
     return out, seconds
 

@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 import shutil
+import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ import yaml
 NOTEBOOK_NAME = "assignment.ipynb"
 MAX_NOTEBOOK_MB = 20
 MAX_ZIP_MB = 2000
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
+STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}")  # fullmatch: "$" lets a final newline pass
 CANVAS_NAME = re.compile(r"^(?P<name>[^_]+)_(?:LATE_)?(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$")
 CANVAS_NOTEBOOK = re.compile(r"^assignment(-\d+)?\.ipynb$")
 
@@ -41,12 +42,13 @@ class Submission:
 def find_submissions(location, unpack_dir):
     """All submissions in a folder or zip; a zip is extracted (safely) into ``unpack_dir``."""
     location = Path(location)
+    refused = []
     if not location.exists():
         raise FileNotFoundError(f"no such folder or zip: {location}")
     if location.is_file():
         if not zipfile.is_zipfile(location):
             raise ValueError(f"{location} is neither a folder nor a zip file")
-        location = _extract(location, Path(unpack_dir))
+        location, refused = _extract(location, Path(unpack_dir))
     folder = _single_subfolder(location)
     if (folder / "submission_metadata.yml").exists() or any(folder.glob("submission_*/")):
         submissions = _gradescope(folder)
@@ -54,17 +56,21 @@ def find_submissions(location, unpack_dir):
         submissions = _canvas(folder)
     else:
         submissions = _plain(folder)
-    return _deduplicate([check(s) for s in submissions])
+    return _deduplicate([check(s, folder) for s in submissions] + refused)
 
 
-def check(submission):
-    """The submission, with ``problem`` set when it cannot be graded."""
+def check(submission, root):
+    """The submission (found in the folder ``root``), with ``problem`` set when it cannot be graded."""
     if submission.problem:
         return submission
     problem = ""
-    if not STUDENT_ID.match(submission.student_id):
+    if not STUDENT_ID.fullmatch(submission.student_id):
         problem = (f"student id {submission.student_id!r} is not usable as a folder name: use letters, digits "
                    "and _ . @ - only")
+    elif _link_in(submission.path, root):
+        problem = f"{_link_in(submission.path, root)!r} is a symbolic link: links are never followed"
+    elif not stat.S_ISREG(submission.path.lstat().st_mode):
+        problem = "the submission is not a regular file"
     elif submission.path.stat().st_size == 0:
         problem = "the notebook file is empty (0 bytes)"
     elif submission.path.stat().st_size > MAX_NOTEBOOK_MB * 1024 * 1024:
@@ -74,6 +80,17 @@ def check(submission):
     else:
         problem = _notebook_problem(submission.path)
     return Submission(submission.student_id, submission.path, submission.name, problem)
+
+
+def _link_in(path, root):
+    """The name of the submission's file or of a folder of it below ``root`` that is a symbolic link,
+    if one is: a link could lead the grader to any file it can read."""
+    for part in [path, *path.parents]:
+        if part == root:
+            return None
+        if part.is_symlink():
+            return str(part.relative_to(root))
+    return None
 
 
 def _notebook_problem(path):
@@ -89,29 +106,38 @@ def _notebook_problem(path):
 
 
 def _extract(archive, unpack_dir):
-    """Extract a zip, refusing absolute paths, '..' and archives that unpack to too much."""
+    """Extract a zip, leaving out entries with absolute paths or '..' (each becomes an error row), and
+    refusing archives that unpack to too much. Returns (folder, [Submission with a problem, ...])."""
     target = unpack_dir / archive.stem
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
+    refused = []
     with zipfile.ZipFile(archive) as zipped:
         members = [m for m in zipped.infolist() if not m.is_dir() and "__MACOSX" not in m.filename]
         if sum(m.file_size for m in members) > MAX_ZIP_MB * 1024 * 1024:
             raise ValueError(f"{archive} unpacks to more than {MAX_ZIP_MB} MB")
         for member in members:
             destination = (target / member.filename).resolve()
-            if not destination.is_relative_to(target.resolve()):
-                raise ValueError(f"{archive} holds an unsafe path: {member.filename}")
+            if not destination.is_relative_to(target.resolve()) or "\\" in member.filename:
+                refused.append(Submission(f"zip-entry-{len(refused) + 1}", target / "refused", problem=(
+                    f"the zip entry {member.filename!r} has an unsafe path (absolute, or leaving the folder "
+                    "with '..'): it was not extracted")))
+                continue
             destination.parent.mkdir(parents=True, exist_ok=True)
             with zipped.open(member) as source, open(destination, "wb") as out:
-                shutil.copyfileobj(source, out)
-    return target
+                while chunk := source.read(1024 * 1024):
+                    out.write(chunk)
+                    if out.tell() > member.file_size:  # a header that lies about the size
+                        raise ValueError(f"{archive}: entry {member.filename!r} holds more than it declares")
+    return target, refused
 
 
 def _single_subfolder(folder):
     """A zip often wraps everything in one folder: look inside it."""
     entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
-    if len(entries) == 1 and entries[0].is_dir() and not any(entries[0].glob("*.ipynb")) \
+    if len(entries) == 1 and entries[0].is_dir() and not entries[0].is_symlink() \
+            and not any(entries[0].glob("*.ipynb")) \
             and not entries[0].name.startswith("submission_"):
         return _single_subfolder(entries[0])
     return folder
@@ -148,14 +174,17 @@ def _canvas(folder):
 
 def _gradescope(folder):
     metadata_file = folder / "submission_metadata.yml"
-    metadata = yaml.safe_load(metadata_file.read_text()) if metadata_file.exists() else {}
+    readable = metadata_file.is_file() and not metadata_file.is_symlink()  # never follow a link
+    metadata = yaml.safe_load(metadata_file.read_text()) if readable else {}
+    metadata = metadata if isinstance(metadata, dict) else {}
     submissions = []
     for student_dir in sorted(folder.glob("submission_*/")):
-        submitters = (metadata.get(student_dir.name) or {}).get(":submitters") or [{}]
-        person = submitters[0]
-        student_id = str(person.get(":sid") or person.get(":email", "").split("@")[0]
+        entry = metadata.get(student_dir.name)
+        submitters = (entry.get(":submitters") if isinstance(entry, dict) else None) or [{}]
+        person = submitters[0] if isinstance(submitters, list) and isinstance(submitters[0], dict) else {}
+        student_id = str(person.get(":sid") or str(person.get(":email") or "").split("@")[0]
                          or student_dir.name.removeprefix("submission_"))
-        submissions.append(_from_folder(student_id, student_dir, person.get(":name", "")))
+        submissions.append(_from_folder(student_id, student_dir, str(person.get(":name") or "")))
     return submissions
 
 

@@ -15,12 +15,16 @@ Submissions are only ever read.
 """
 import argparse
 import csv
+import fcntl
 import json
 import os
+import re
+import select
 import shutil
 import multiprocessing
 import signal
 import sys
+import threading
 import time
 import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -38,33 +42,51 @@ KILL_MARGIN = 120  # seconds past the submission timeout before a worker process
 IPC_TMPFS_MB = 256  # sandbox: the room a kernel has in its ipc folder (sockets, large arrays for the hidden tests)
 
 
-_private_mounts = False
-
-
-def _enter_private_mount_namespace():
-    """Once per worker process, before it starts threads: the tmpfs it mounts vanish with it."""
-    global _private_mounts
-    if not _private_mounts:
+def init_worker(grader_pid, ipc_tmpfs):
+    """Set up a pool worker: its own mounts (the ipc tmpfs it makes vanish with it), and a watch on
+    the grading process, so that the worker exits when that process is gone (killed, say): it never
+    goes on grading, nor idles holding memory, for a run that has ended."""
+    if ipc_tmpfs:  # before any thread starts: unshare refuses a process with threads
         kernel_launcher.private_mount_namespace()
-        _private_mounts = True
+    threading.Thread(target=_exit_with, args=(grader_pid,), daemon=True, name="watch-grader").start()
+
+
+def _exit_with(pid):
+    try:
+        descriptor = os.pidfd_open(pid)  # readable once the process has exited; immune to pid reuse
+    except (AttributeError, OSError):
+        descriptor = None
+    while True:
+        if descriptor is not None:
+            select.select([descriptor], [], [])
+            break
+        time.sleep(1)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+    os._exit(3)  # the kernel launcher sees its parent go and kills the kernel
 
 
 def grade_in_worker(task):
-    """Grade one submission in a pool worker; return grade_one's result with its wall time."""
-    pid_file, log_file = task.pop("pid_file"), task.pop("log_file")
-    pid_file.write_text(str(os.getpid()))
-    if task["ipc_tmpfs_mb"]:
-        _enter_private_mount_namespace()
-    with open(log_file, "w") as log:  # nbgrader's and the kernel's chatter, kept off the progress bar
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-    started = time.perf_counter()
-    try:
-        result = grade_one.grade(**task)
-    except Exception as error:  # a bug or an I/O failure: an error row, not a stopped batch
-        result = {"success": False, "error": f"the grader failed: {type(error).__name__}: {error}"}
-    finally:
-        pid_file.unlink(missing_ok=True)
+    """Grade one submission in a pool worker; return grade_one's result with its wall time.
+
+    The student's folder is locked while it is graded, so that a run never races a worker left over
+    from an earlier run for it."""
+    pid_file, log_file, lock_file = task.pop("pid_file"), task.pop("log_file"), task.pop("lock_file")
+    with open(lock_file, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        pid_file.write_text(str(os.getpid()))
+        with open(log_file, "w") as log:  # nbgrader's and the kernel's chatter, kept off the progress bar
+            os.dup2(log.fileno(), 1)
+            os.dup2(log.fileno(), 2)
+        started = time.perf_counter()
+        try:
+            result = grade_one.grade(**task)
+        except Exception as error:  # a bug or an I/O failure: an error row, not a stopped batch
+            result = {"success": False, "error": f"the grader failed: {type(error).__name__}: {error}"}
+        finally:
+            pid_file.unlink(missing_ok=True)
     return dict(result, seconds=time.perf_counter() - started)
 
 
@@ -134,28 +156,36 @@ class ClassGrader:
         return submissions
 
     def _grade_all(self, todo):
+        """Grade ``todo`` in pools of workers. When a worker process dies (out of memory, killed), the
+        submissions it may have been grading are graded again each in a worker of its own, so that a
+        crash is charged only to the submission that causes it, never to one that shared its pool."""
         os.environ["JUPYTER_PATH"] = str(self.work / "jupyter")  # where the grading kernel is
-        attempts = {}
         with tqdm(total=len(todo), unit="submission", desc="grading", dynamic_ncols=True) as bar:
+            suspects = []
             while todo:
-                for submission in todo:
-                    attempts[submission.student_id] = attempts.get(submission.student_id, 0) + 1
-                todo = self._grade_in_pool(todo, bar, last_try={s for s, n in attempts.items() if n > 1})
+                todo, crashed = self._grade_in_pool(todo, bar, self.workers)
+                suspects += crashed
+            for submission in suspects:
+                self._grade_in_pool([submission], bar, 1, alone=True)
 
-    def _grade_in_pool(self, todo, bar, last_try):
+    def _grade_in_pool(self, todo, bar, workers, alone=False):
         """Grade in a pool of long-lived worker processes (nbgrader is imported once per worker).
 
-        A submission that outlives its timeout has its worker killed, which breaks the pool: the
-        submissions that were waiting are returned, to be graded in a new pool.
+        Returns (submissions that never started, submissions whose worker died while grading them)
+        when a worker dies: a submission that outlives its timeout has its worker killed, and out
+        of memory the system kills one; either breaks the pool. ``alone``: the only submission in
+        its pool, so a crash is its own.
         """
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["autograder.grade_one"])
-        pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker,
+                                   initargs=(os.getpid(), self.sandbox))
         running = self.work / "running"
         running.mkdir(parents=True, exist_ok=True)
         (self.work / "logs").mkdir(exist_ok=True)
+        (self.work / "locks").mkdir(exist_ok=True)
         futures = {pool.submit(grade_in_worker, self._task(s)): s for s in todo}
-        retry, killed = [], set()
+        not_started, crashed, killed = [], [], set()
         try:
             pending = set(futures)
             while pending:
@@ -165,16 +195,20 @@ class ClassGrader:
                     try:
                         result = future.result()
                     except BrokenProcessPool:
+                        pid_file = running / f"{submission.student_id}.pid"
+                        was_running = pid_file.exists()
+                        pid_file.unlink(missing_ok=True)
                         if submission.student_id in killed:
                             result = {"success": False, "error": f"grading took longer than "
                                       f"{self.submission_timeout + KILL_MARGIN} s and was stopped"}
-                        elif submission.student_id not in last_try:
-                            retry.append(submission)
-                            continue
+                        elif alone:
+                            result = {"success": False, "error": "the grading process died while grading this "
+                                      "submission alone (out of memory, or killed)"}
                         else:
-                            result = {"success": False, "error": "the grading process crashed twice"}
+                            (crashed if was_running else not_started).append(submission)
+                            continue
                     self._merge(submission, result, result.get("seconds"))
-                    bar.set_postfix_str(submission.student_id)
+                    bar.set_postfix_str(_printable(submission.student_id))
                     bar.update()
                 killed |= self._kill_overdue(running)
         except KeyboardInterrupt:
@@ -183,7 +217,7 @@ class ClassGrader:
             self._kill_overdue(running, after=0)
             raise
         pool.shutdown()
-        return retry
+        return not_started, crashed
 
     def _task(self, submission):
         return dict(template=self.template, work=self.work / "students" / submission.student_id,
@@ -191,6 +225,7 @@ class ClassGrader:
                     cell_timeout=self.cell_timeout, submission_timeout=self.submission_timeout,
                     ipc=self.sandbox or bool(self.kernel_spec), ipc_tmpfs_mb=IPC_TMPFS_MB if self.sandbox else 0,
                     pid_file=self.work / "running" / f"{submission.student_id}.pid",
+                    lock_file=self.work / "locks" / f"{submission.student_id}.lock",
                     log_file=self.work / "logs" / f"{submission.student_id}.log")
 
     def _kill_overdue(self, running, after=None):
@@ -280,8 +315,26 @@ class ClassGrader:
         with open(self.out / "grades.csv", "w", newline="") as file:
             writer = csv.DictWriter(file, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()} for row in rows)
         return rows
+
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def spreadsheet_safe(value):
+    """A CSV field that no spreadsheet runs as a formula (OWASP: text starting with = + - @, tab or
+    carriage return gets a leading '), without control characters. Numbers stay numbers."""
+    if not isinstance(value, str):
+        return value
+    value = CONTROL_CHARACTERS.sub("", value.replace("\r", " ").replace("\n", " "))
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t") else value
+
+
+def _printable(text):
+    """``text`` for the terminal: control characters (escape sequences that clear or fake the screen)
+    shown as escapes, not obeyed."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 def _number(value):
@@ -310,14 +363,14 @@ def copy_submission(source_gb, target_gb, student):
 
 
 def print_summary(rows, out):
-    width = max([len(r["student"]) for r in rows] + [7])
+    width = max([len(_printable(r["student"])) for r in rows] + [7])
     print(f"\n{'student':<{width}}  {'status':<8} {'auto':>9} {'manual':>7}  reason")
     for row in rows:
         auto = f"{row['auto_score']}/{row['auto_max']}" if row["status"] in ("graded", "partial") else "-"
         pending = row.get("needs_manual_grade", "")
-        reason = (f"NEEDS REVIEW: {row['review']}" if row["review"] else row["reason"])
+        reason = _printable(f"NEEDS REVIEW: {row['review']}" if row["review"] else row["reason"])
         reason = reason[:100] + ("..." if len(reason) > 100 else "")
-        print(f"{row['student']:<{width}}  {row['status'] or '':<8} {auto:>9} {pending!s:>7}  {reason}")
+        print(f"{_printable(row['student']):<{width}}  {row['status'] or '':<8} {auto:>9} {pending!s:>7}  {reason}")
     flagged = sum(bool(row["review"]) for row in rows)
     print(f"\ngrades: {out / 'grades.csv'}" + (f" ({flagged} need review: column 'review')" if flagged else "") +
           f"\nfeedback: {out / 'feedback'}\ngradebook and formgrader course: {out / 'course'}")

@@ -15,35 +15,41 @@ import nbformat
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.apps import NbGraderAPI
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput,
-                                    DeduplicateIds, GetGrades, IgnorePattern, LimitOutput, OverwriteKernelspec,
-                                    SaveAutoGrades)
+                                    DeduplicateIds, GetGrades, IgnorePattern, LimitOutput, OverwriteKernelspec)
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
 from autograder import course, kernel_launcher, review
-from autograder.preprocessors import (KERNEL_DIED, TIME_BUDGET, DropMetadataWithoutId, ResilientExecute,
-                                      RestoreCells, ShortTracebacks, StderrAsNote)
+from autograder.preprocessors import (KERNEL_DIED, REVIEW, TIME_BUDGET, VERDICTS, DropMetadataWithoutId,
+                                      ResilientExecute, RestoreCells, SanitizeSubmission, SaveVerdicts,
+                                      ShortTracebacks, StderrAsNote)
 
 KERNEL_NAME = "hw2-grader"
 RESULT_FILE = "result.json"
+EXECUTION_REPORT = "execution.json"  # ResilientExecute's verdicts and review notes
 STOPPED = {KERNEL_DIED, TIME_BUDGET, "CellTimeoutError"}
 
 
-def grading_config(root, cell_timeout, submission_timeout, ipc=False, ipc_tmpfs_mb=0):
+def grading_config(root, cell_timeout, submission_timeout, ipc=False, ipc_tmpfs_mb=0, released_notebook=""):
     config = course.course_config(root)
+    # nbgrader's SaveAutoGrades scores a test cell from its outputs (the kernel's); SaveVerdicts from
+    # the grader's own verdict
     config.Autograde.sanitize_preprocessors = [
         ClearOutput, DeduplicateIds, DropMetadataWithoutId, OverwriteKernelspec, RestoreCells, CheckCellMetadata]
     config.Autograde.autograde_preprocessors = [
-        ResilientExecute, StderrAsNote, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-        AssignLatePenalties, CheckCellMetadata]
+        ResilientExecute, SanitizeSubmission, StderrAsNote, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+        SaveVerdicts, AssignLatePenalties, CheckCellMetadata]
+    config.SanitizeSubmission.released_notebook = str(released_notebook)
     config.Execute.kernel_name = KERNEL_NAME
     config.Execute.timeout = cell_timeout
     config.ResilientExecute.submission_timeout = submission_timeout
     config.ResilientExecute.hidden_reference = str(course.HIDDEN_REFERENCE)
     config.ResilientExecute.ipc = ipc
     config.ResilientExecute.ipc_tmpfs_mb = ipc_tmpfs_mb
+    config.SaveVerdicts.report_file = str(Path(root) / EXECUTION_REPORT)
     # nbgrader puts the hidden tests' source into feedback; keep their messages, not their code
     config.GenerateFeedback.preprocessors = [ClearHiddenTests, ShortTracebacks, GetGrades,
                                              CSSHTMLHeaderPreprocessor]
+    config.HTMLExporter.sanitize_html = True  # on top of SanitizeSubmission: nbconvert cleans outputs too
     config.ClearHiddenTests.enforce_metadata = False
     return config
 
@@ -80,10 +86,10 @@ def grade(template, work, student, submission, cell_timeout, submission_timeout,
     shutil.copyfile(template / "gradebook.db", work / "gradebook.db")
     shutil.copyfile(submission, submitted / f"{course.NOTEBOOK}.ipynb")
 
-    api = NbGraderAPI(config=grading_config(work, cell_timeout, submission_timeout, ipc, ipc_tmpfs_mb))
+    released = template / "release" / course.ASSIGNMENT / f"{course.NOTEBOOK}.ipynb"
+    api = NbGraderAPI(config=grading_config(work, cell_timeout, submission_timeout, ipc, ipc_tmpfs_mb, released))
     result = {"student": student, "success": False, "reasons": {},
-              "review": review.review_reasons(submission, template / "release" / course.ASSIGNMENT /
-                                              f"{course.NOTEBOOK}.ipynb")}
+              "review": review.review_reasons(submission, released)}
     autograde = api.autograde(course.ASSIGNMENT, student, force=True, create=True)
     autograded = work / "autograded" / student / course.ASSIGNMENT / f"{course.NOTEBOOK}.ipynb"
     if not autograde.get("success") or not autograded.exists():
@@ -93,11 +99,39 @@ def grade(template, work, student, submission, cell_timeout, submission_timeout,
         result["log"] = log[-4000:]
     else:
         result["reasons"] = reasons_by_cell(autograded)
+        result["review"] += json.loads((work / EXECUTION_REPORT).read_text())[REVIEW]
         feedback = api.generate_feedback(course.ASSIGNMENT, student, force=True)
         result["success"] = True
         result["feedback"] = bool(feedback.get("success"))
     (work / RESULT_FILE).write_text(json.dumps(result, indent=1))
     return result
+
+
+def run_as_grader(notebook, folder, cell_timeout=120, submission_timeout=600, kernel_name="python3",
+                  blas_threads=1):
+    """Run ``notebook`` as the grader does (ResilientExecute: each test cell's hidden part in this
+    process), without nbgrader's course or gradebook: the one hidden-test path, for the bug bank, the
+    build and the tests. ``folder`` holds the student files (it is copied; it stays as it is).
+
+    Returns (the executed notebook, {grade_id: whether the grader's verdict is a pass}, review notes).
+    """
+    from traitlets.config import Config
+
+    config = Config()
+    config.Execute.kernel_name = kernel_name
+    config.Execute.timeout = cell_timeout
+    config.ResilientExecute.submission_timeout = submission_timeout
+    config.ResilientExecute.hidden_reference = str(course.HIDDEN_REFERENCE)
+    threads = {name: str(blas_threads) for name in ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"]}
+    saved = {name: os.environ.get(name) for name in [*threads, "MPLBACKEND"]}
+    os.environ.update(threads, MPLBACKEND="module://matplotlib_inline.backend_inline")  # the kernel inherits them
+    try:
+        notebook, resources = ResilientExecute(config=config).preprocess(
+            notebook, {"metadata": {"path": str(folder)}})
+    finally:
+        for name, value in saved.items():
+            os.environ.pop(name) if value is None else os.environ.update({name: value})
+    return notebook, resources[VERDICTS], resources[REVIEW]
 
 
 def main(argv=None):

@@ -20,15 +20,14 @@ import base64
 import builtins
 import contextlib
 import hashlib
-import inspect
 import io
 import json
-import linecache
 import os
 import pickle
 import re
 import stat
 import warnings
+import zlib
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -37,7 +36,13 @@ import numpy as np
 import hw2_checks
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-MAX_REPLY_BYTES = 200 * 1024 * 1024
+REPLY_MIME = "application/x-hw2-grader"  # the kernel answers the grader with display data of this type
+# Bounds on what the kernel may send back, checked before anything is parsed: a reply is small JSON
+# (arrays over INLINE_BYTES travel as files), so a kernel cannot make the grader build a huge object.
+MAX_REPLY_JSON = 8 * 1024 * 1024  # characters of JSON
+MAX_REPLY_ITEMS = 50_000  # objects and lists in it
+MAX_REPLY_DEPTH = 24  # nesting of the values it describes
+MAX_REPLY_FILE_BYTES = 64 * 1024 * 1024  # all the array files of one reply together
 INLINE_BYTES = 64 * 1024  # larger arrays go through the exchange folder: base64 in JSON costs ~20 ms/MB
 EXCHANGE_NAME = re.compile(r"[qr][0-9]+-[0-9]+\.npy")  # q: the grader's requests, r: the kernel's replies
 
@@ -63,44 +68,68 @@ class StudentError(Exception):
 
 KERNEL_SIDE = r'''
 def _hw2_grader_request(request):
-    import base64, contextlib, io, json, os, warnings
+    import base64, builtins, contextlib, io, itertools, json, os, warnings
     import numpy as np
     from IPython import get_ipython
     from IPython.display import publish_display_data
 
     request = json.loads(request)
     user = get_ipython().user_ns
+    kernel = get_ipython().kernel
     refs = user.setdefault("_hw2_grader_objects", {})
-    files = []
+    for handle in [h for h in refs if h < request["keep_from"]]:  # an earlier cell's results
+        del refs[handle]
+    numbers = itertools.count()
 
-    def npy(array, kind):
+    def npy(array, kind, files):
         if array.nbytes > request["inline_bytes"]:
-            files.append(f"r{request['handle']}-{len(files)}.npy")
+            files.append(f"r{request['handle']}-{next(numbers)}.npy")
             np.save(os.path.join(request["exchange"], files[-1]), array, allow_pickle=False)
             return {"t": kind, "file": files[-1]}
         buffer = io.BytesIO()
         np.save(buffer, array, allow_pickle=False)
         return {"t": kind, "npy": base64.b64encode(buffer.getvalue()).decode()}
 
-    def encode(value, depth=0):
+    def encode(value, files, depth=0):
         if depth > 8:
             return {"t": "opaque", "type": "too deeply nested"}
         if value is None or isinstance(value, (bool, int, float, str)) and type(value) in (bool, int, float, str):
             return {"t": "v", "v": value}
         if isinstance(value, np.ndarray) and value.dtype != object and type(value) is np.ndarray:
-            return npy(value, "a")
+            return npy(value, "a", files)
         if isinstance(value, np.generic) and not isinstance(value, np.object_):
-            return npy(np.asarray(value), "s")
+            return npy(np.asarray(value), "s", files)
         if type(value) in (list, tuple) or isinstance(value, tuple) and hasattr(value, "_fields"):
-            return {"t": "list" if isinstance(value, list) else "tuple", "items": [encode(v, depth + 1) for v in value]}
+            return {"t": "list" if isinstance(value, list) else "tuple",
+                    "items": [encode(v, files, depth + 1) for v in value]}
         if type(value) is dict:
-            return {"t": "dict", "items": [[encode(k, depth + 1), encode(v, depth + 1)] for k, v in value.items()]}
+            return {"t": "dict", "items": [[encode(k, files, depth + 1), encode(v, files, depth + 1)]
+                                           for k, v in value.items()]}
         if callable(value):
             return {"t": "opaque", "type": type(value).__name__}
         if hasattr(value, "__dict__") and type(vars(value)) is dict:
             return {"t": "object", "type": type(value).__name__,
-                    "attrs": {k: encode(v, depth + 1) for k, v in vars(value).items() if type(k) is str}}
+                    "attrs": {k: encode(v, files, depth + 1) for k, v in vars(value).items() if type(k) is str}}
         return {"t": "opaque", "type": type(value).__name__}
+
+    class GraderFunction:
+        # A function of the grader's: calling it asks the grader, over the kernel's stdin channel.
+        def __init__(self, number, name):
+            self.number, self.__name__ = number, name
+
+        def __call__(self, *args, **kwargs):
+            files = []
+            question = json.dumps({"callback": self.number, "args": encode(list(args), files),
+                                   "kwargs": encode(kwargs, files), "files": files})
+            answer = json.loads(kernel.raw_input(question))
+            if "raised" in answer:
+                name, message = answer["raised"]
+                kind = getattr(builtins, name, None)
+                raise (kind if isinstance(kind, type) and issubclass(kind, Exception) else RuntimeError)(message)
+            return decode(answer["value"])
+
+        def __repr__(self):
+            return f"<function {self.__name__}>"
 
     def decode(item):
         kind = item["t"]
@@ -123,19 +152,18 @@ def _hw2_grader_request(request):
             for key in item["path"]:
                 value = getattr(value, key) if isinstance(key, str) else value[key]
             return value
-        if kind == "code":
-            namespace = {"np": np}
-            exec(item["source"], namespace)
-            return namespace[item["name"]]
+        if kind == "function":
+            return GraderFunction(item["number"], item["name"])
         raise ValueError(kind)
 
+    files = []
     reply = {"handle": request["handle"]}
     if request["op"] == "get":
         value = user[request["name"]]
         reply.update(callable=callable(value) and not isinstance(value, type))
         if not reply["callable"]:
             refs[request["handle"]] = value
-            reply["value"] = encode(value)
+            reply["value"] = encode(value, files)
     else:
         args, kwargs = decode(request["args"]), decode(request["kwargs"])
         output = io.StringIO()
@@ -144,14 +172,15 @@ def _hw2_grader_request(request):
             warnings.simplefilter("always")
             try:
                 refs[request["handle"]] = value = decode({"t": "name", "name": request["function"]})(*args, **kwargs)
-                reply["value"] = encode(value)
+                reply["value"] = encode(value, files)
             except Exception as error:
-                reply["raised"] = [type(error).__name__, str(error)]
-        reply["warnings"] = [[w.category.__name__, str(w.message)] for w in caught]
-        reply["args"] = encode(args)
+                reply["raised"] = [type(error).__name__, str(error)[:2000]]
+        reply["warnings"] = [[w.category.__name__, str(w.message)[:2000]] for w in caught[:20]]
+        reply["args"] = encode(args, files)
     reply["files"] = files
     publish_display_data({"application/x-hw2-grader": json.dumps(reply)})
 '''
+assert REPLY_MIME in KERNEL_SIDE
 # defined in the kernel by the first request (and again after a restart), called by every request
 KERNEL_SIDE_VERSION = hashlib.sha256(KERNEL_SIDE.encode()).hexdigest()[:16]
 DEFINE_KERNEL_SIDE = f"""\
@@ -162,6 +191,19 @@ if getattr(globals().get("_hw2_grader_request"), "version", None) != {KERNEL_SID
 
 
 # --- grader side ----------------------------------------------------------------------------------
+
+
+def parse_reply(text):
+    """The kernel's JSON answer as a dict, refused before parsing when it is larger or holds more
+    objects than any answer the kernel side sends (ValueError)."""
+    if not isinstance(text, str) or len(text) > MAX_REPLY_JSON:
+        raise ValueError(f"an answer of more than {MAX_REPLY_JSON} characters")
+    if text.count("{") + text.count("[") > MAX_REPLY_ITEMS:
+        raise ValueError(f"an answer of more than {MAX_REPLY_ITEMS} objects and lists")
+    reply = json.loads(text)
+    if not isinstance(reply, dict):
+        raise ValueError("an answer that is not a JSON object")
+    return reply
 
 
 class FunctionProxy:
@@ -193,10 +235,24 @@ class Kernel:
         self.handles = 0
         self.origins = {}  # id(value copied out of the kernel) -> (value, handle, path in the original)
         self.sent, self.received = [], {}  # this request's files; the last reply's, read
+        self.functions = []  # the grader's functions handed to the kernel, by number (GraderFunction)
+        self.keep_from = 1  # the first handle of this cell's requests: the kernel forgets older results
+        self.protocol_errors = []  # answers that were not what the kernel side sends (for review)
+
+    def release(self):
+        """Forget the values of earlier calls (after each test cell: a cell's calls never refer to
+        another cell's results), so that what a kernel sent does not pile up, here or in the kernel."""
+        self.origins, self.received, self.functions = {}, {}, []
+        self.keep_from = self.handles + 1
+        self.protocol_errors = []
+
+    def _broken(self, why):
+        self.protocol_errors.append(why)
+        return KernelError(why)
 
     def _request(self, request):
         request["handle"] = self.handles = self.handles + 1
-        request.update(exchange=str(self.exchange), inline_bytes=INLINE_BYTES)
+        request.update(exchange=str(self.exchange), inline_bytes=INLINE_BYTES, keep_from=self.keep_from)
         try:
             outputs = self.run(DEFINE_KERNEL_SIDE + f"_hw2_grader_request({json.dumps(request)!r})\n")
         finally:
@@ -206,23 +262,56 @@ class Kernel:
         for output in outputs:
             if output.get("output_type") == "error":
                 raise KernelError(f"{output.get('ename')}: {output.get('evalue')}")
-        replies = [o["data"]["application/x-hw2-grader"] for o in outputs
-                   if o.get("output_type") == "display_data" and "application/x-hw2-grader" in o.get("data", {})]
-        if len(replies) != 1 or len(replies[0]) > MAX_REPLY_BYTES:
-            raise KernelError("the kernel did not answer the grader (student code changed IPython's display, "
-                              "stdout or the grader's request)")
+        replies = [o["data"][REPLY_MIME] for o in outputs
+                   if o.get("output_type") == "display_data" and REPLY_MIME in o.get("data", {})]
+        if len(replies) != 1:
+            raise self._broken(f"{len(replies)} answers to one request (student code changed IPython's display, "
+                               "stdout or the grader's request)")
+        self.received = {}
         try:
-            reply = json.loads(replies[0])
-            if reply["handle"] != request["handle"]:
+            reply = parse_reply(replies[0])
+            if reply.get("handle") != request["handle"]:
                 raise ValueError("an answer to another request")
-            self.received = {}
+            if not isinstance(reply.get("files"), list) or len(reply["files"]) > MAX_REPLY_ITEMS:
+                raise ValueError("no list of files")
             for name in reply["files"]:
                 self.received[name] = self._read_reply_file(name)
-                if sum(map(len, self.received.values())) > MAX_REPLY_BYTES:
-                    raise ValueError(f"the reply files hold more than {MAX_REPLY_BYTES} bytes")
+                if sum(map(len, self.received.values())) > MAX_REPLY_FILE_BYTES:
+                    raise ValueError(f"the reply files hold more than {MAX_REPLY_FILE_BYTES} bytes")
             return reply
-        except (ValueError, KeyError, TypeError, OSError) as error:
-            raise KernelError(f"the kernel's answer is malformed: {error}") from None
+        except (ValueError, KeyError, TypeError, OSError, RecursionError) as error:
+            self.received = {}
+            raise self._broken(f"the kernel's answer is malformed: {error}") from None
+
+    def answer(self, question):
+        """The grader's answer (JSON text) to a question the kernel asked while a request of the
+        grader's ran: a call of one of the grader's functions handed to it (GraderFunction). The
+        function runs here; only its arguments and result cross, as data."""
+        try:
+            question = parse_reply(question)
+            number, files = question.get("callback"), question.get("files")
+            if type(number) is not int or not 0 <= number < len(self.functions):
+                raise ValueError(f"no function of the grader's is number {number!r}")
+            if not isinstance(files, list) or len(files) > MAX_REPLY_ITEMS:
+                raise ValueError("no list of files")
+            self.received = {}
+            for name in files:
+                self.received[name] = self._read_reply_file(name)
+                if sum(map(len, self.received.values())) > MAX_REPLY_FILE_BYTES:
+                    raise ValueError(f"the files hold more than {MAX_REPLY_FILE_BYTES} bytes")
+            args, kwargs = self._decode(question["args"], None, []), self._decode(question["kwargs"], None, [])
+            if not isinstance(args, list) or not isinstance(kwargs, dict) or not all(type(k) is str for k in kwargs):
+                raise ValueError("arguments that are not a list and a dict")
+        except (ValueError, KeyError, TypeError, OSError, RecursionError, KernelError) as error:
+            self.protocol_errors.append(f"the kernel asked the grader something that is not a call of a function "
+                                        f"the grader gave it ({error})")
+            return json.dumps({"raised": ["RuntimeError", "the grader could not read this call"]})
+        finally:
+            self.received = {}
+        try:
+            return json.dumps({"value": self._encode(self.functions[number](*args, **kwargs))})
+        except Exception as error:  # noqa: BLE001 (the student's code called it wrongly: it sees the error)
+            return json.dumps({"raised": [type(error).__name__, str(error)[:2000]]})
 
     def _read_reply_file(self, name):
         """The bytes of a reply file, which the kernel made: a plain file of bounded size, or an error
@@ -232,8 +321,8 @@ class Kernel:
         descriptor = os.open(self.exchange / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         try:
             status = os.fstat(descriptor)
-            if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_REPLY_BYTES:
-                raise ValueError(f"reply file {name} is not a plain file of at most {MAX_REPLY_BYTES} bytes")
+            if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_REPLY_FILE_BYTES:
+                raise ValueError(f"reply file {name} is not a plain file of at most {MAX_REPLY_FILE_BYTES} bytes")
             with open(descriptor, "rb", closefd=False) as file:
                 return file.read()
         finally:
@@ -281,8 +370,10 @@ class Kernel:
             return {"t": "ref", "handle": handle, "path": path}
         if isinstance(value, FunctionProxy):
             return {"t": "name", "name": value.__name__}
-        if inspect.isfunction(value):  # defined by the hidden tests: sent as source
-            return {"t": "code", "name": value.__name__, "source": inspect.getsource(value)}
+        if callable(value) and not isinstance(value, (type, np.ndarray)):
+            # a function of the grader's (a hidden test's helper): it stays here, the kernel gets a stand-in
+            self.functions.append(value)
+            return {"t": "function", "number": len(self.functions) - 1, "name": getattr(value, "__name__", "f")}
         if value is None or type(value) in (bool, int, float, str):
             return {"t": "v", "v": value}
         if isinstance(value, np.ndarray):
@@ -296,15 +387,17 @@ class Kernel:
         raise TypeError(f"the grader cannot send a {type(value).__name__} to the kernel")
 
     def _decode(self, item, handle, path):
+        if len(path) > MAX_REPLY_DEPTH or not isinstance(item, dict):
+            raise self._broken("a value nested too deeply, or not described as the protocol does")
         kind = item.get("t")
         if kind == "v":
             value = item["v"]
             if value is not None and type(value) not in (bool, int, float, str):
-                raise KernelError(f"malformed value {type(value).__name__}")
+                raise self._broken(f"malformed value {type(value).__name__}")
             return value
         if kind in ("a", "s"):
             if "file" in item and item["file"] not in self.received:
-                raise KernelError(f"the kernel's answer names a file it did not send: {item['file']!r}")
+                raise self._broken(f"the kernel's answer names a file it did not send: {item['file']!r}")
             data = self.received[item["file"]] if "file" in item else base64.b64decode(item["npy"])
             array = np.load(io.BytesIO(data), allow_pickle=False)
             value = array if kind == "a" else array[()]
@@ -323,7 +416,7 @@ class Kernel:
             value = KernelObject()
             value.__class__ = type(item["type"], (KernelObject,), {})
         else:
-            raise KernelError(f"unknown kind of value {kind!r}")
+            raise self._broken(f"unknown kind of value {kind!r}")
         if handle is not None:
             self.origins[id(value)] = (value, handle, path)
         return value
@@ -358,18 +451,47 @@ class StudentNamespace(dict):
         return value
 
 
-def run_hidden(source, kernel, hidden_reference, label):
-    """Run hidden test ``source`` here against the student's kernel; return what it printed.
+class HiddenCases:
+    """The hidden cases of one submission: the fixed ones of the hidden reference, plus cases drawn
+    fresh for this submission (seeded from it, so regrading draws the same) with answers computed here
+    by the reference solution. A case that leaks is then worth nothing to the next student.
 
+    seed: an int (e.g. from the submission's hash); hidden_reference: the fixed cases' pickle.
+    """
+
+    def __init__(self, hidden_reference, seed):
+        from autograder import make_hidden_reference
+        from autograder.reference import load_reference
+
+        self.seed = seed
+        self.reference = load_reference()
+        self.fixed = pickle.loads(Path(hidden_reference).read_bytes())
+        self.fresh = make_hidden_reference.build_cases(self.reference, seed=seed)
+        for case in (case for cases in self.fresh.values() for case in cases):
+            case["label"] += " (drawn for this submission)"
+
+    def load(self, function):
+        """What ``load_hidden_cases(function)`` returns in a hidden test: the fixed cases, then the fresh."""
+        return self.fixed[function] + self.fresh[function]
+
+    def rng(self, label):
+        """A random generator for what a hidden test draws itself, the same at every grading."""
+        return np.random.default_rng([self.seed, zlib.crc32(str(label).encode())])
+
+
+def run_hidden(source, kernel, cases, label):
+    """Run hidden test ``source`` (of the test cell ``label``) here against the student's kernel;
+    return what it printed.
+
+    cases: HiddenCases. The tests see the instructor's checks (which withhold expected values from
+    their messages here), numpy, ``load_hidden_cases``, ``reference`` (the reference solution) and
+    ``fresh_rng``; any other name is the student's, from the kernel.
     Raises what the tests raise: CheckFailed, the student's errors, KernelError.
     """
-    cases = pickle.loads(hidden_reference.read_bytes())
     trusted = {name: getattr(hw2_checks, name) for name in dir(hw2_checks) if not name.startswith("_")}
-    trusted.update(np=np, __name__="__hidden_tests__", __builtins__=builtins,
-                   load_hidden_cases=lambda function: cases[function])
-    filename = f"<hidden tests of {label}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)  # for getsource
+    trusted.update(np=np, __name__="__hidden_tests__", __builtins__=builtins, load_hidden_cases=cases.load,
+                   reference=cases.reference, fresh_rng=cases.rng(label))
     printed = io.StringIO()
-    with contextlib.redirect_stdout(printed):
-        exec(compile(source, filename, "exec"), StudentNamespace(trusted, kernel))
+    with contextlib.redirect_stdout(printed), hw2_checks.withholding_expected():
+        exec(compile(source, f"<hidden tests of {label}>", "exec"), StudentNamespace(trusted, kernel))
     return printed.getvalue()

@@ -7,6 +7,15 @@ ResilientExecute
     time budget per submission shortens the last cells' timeouts and marks cells it cannot reach.
     The kernel runs in a scratch copy of the submission's folder (in a sandbox, see
     kernel_launcher.py), and test cells' hidden tests run in this process (autograder.hidden_tests).
+    It records the grader's verdict on every test cell (its public part ran without an error and
+    its hidden part passed here) and what the kernel did that a grader should look at (review).
+SaveVerdicts
+    nbgrader's SaveAutoGrades, scoring test cells from the grader's verdict only: nbgrader's own rule
+    reads the cell's outputs, which the kernel writes (a displayed "ok" is full marks there).
+SanitizeSubmission
+    everything the submission shows made inert before formgrader or feedback renders it
+    (autograder.sanitize): HTML and SVG cleaned, JavaScript and widgets dropped, the student's
+    markdown rendered and cleaned.
 StderrAsNote
     nbgrader gives a test cell 0 points when anything reached stderr; a harmless warning from
     correct student code must not cost points, so stderr of grade cells is kept as a note on stdout.
@@ -19,26 +28,41 @@ RestoreCells
 ShortTracebacks
     for feedback: errors of test cells keep their message, not the traceback that quotes test code.
 """
+import asyncio
 import copy
+import hashlib
+import json
 import os
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
+import nbformat
+import zmq
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader.api import MissingEntry
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor, OverwriteCells
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor, OverwriteCells, SaveAutoGrades
 from nbgrader.utils import is_grade
 from traitlets import Bool, Integer, Unicode
 
-from autograder import hidden_tests, kernel_launcher
+from autograder import hidden_tests, kernel_launcher, sanitize
 
 KERNEL_DIED = "KernelDied"
 TIME_BUDGET = "SubmissionTimeout"
 RAN_OUT = {"MemoryError", "CellTimeoutError", KERNEL_DIED, TIME_BUDGET}
+VERDICTS = "hw2_verdicts"  # resources key: {grade_id: passed}, from ResilientExecute to SaveVerdicts
+REVIEW = "hw2_review"  # resources key: what the kernel did that a person should look at
+MB = 1024 * 1024
+# Everything a kernel sends is bounded in bytes: zmq drops a larger message before it is parsed
+# (and the grader goes on without it), and what a cell or a whole submission keeps as output is
+# capped (text and images alike), with a visible note where it was cut.
+MAX_MESSAGE_BYTES = 48 * MB
+MAX_CELL_OUTPUT_BYTES = 2 * MB
+MAX_SUBMISSION_OUTPUT_BYTES = 8 * MB
+TRUNCATED = "[output truncated: {what} went over {limit} MB of output; the rest was dropped]"
 
 
 class KernelBroken(Exception):
@@ -63,6 +87,13 @@ class ResilientExecute(Execute):
         self._deadline = time.monotonic() + self.submission_timeout
         self._cell_timeout = self.timeout
         self._restarts = 0
+        self._verdicts, self._review = {}, []
+        self._output_bytes, self._truncated = {}, set()
+        self._request_running = False
+        # hidden cases drawn for this submission: seeded from it, so that regrading draws the same
+        seed = int(hashlib.sha256(nbformat.writes(nb).encode()).hexdigest()[:16], 16)
+        self._cases = hidden_tests.HiddenCases(self.hidden_reference, seed)
+        original = resources
         scratch = Path(tempfile.mkdtemp(prefix="hw2-grading-"))
         try:
             # the kernel gets a copy of the submission's folder: whatever it does there, the files stay
@@ -74,7 +105,8 @@ class ResilientExecute(Execute):
             self._kernel = hidden_tests.Kernel(self._run_for_hidden_tests, exchange=scratch / "ipc")
             self._scratch = scratch
             resources = dict(resources, metadata=dict(resources["metadata"], path=str(scratch / "work")))
-            return super().preprocess(nb, resources, km)
+            nb, _ = super().preprocess(nb, resources, km)
+            return nb, dict(original, **{VERDICTS: self._verdicts, REVIEW: self._review})
         finally:
             if self.ipc_tmpfs_mb and os.path.ismount(scratch / "ipc"):
                 kernel_launcher.umount(scratch / "ipc")
@@ -84,7 +116,71 @@ class ResilientExecute(Execute):
         km = super().create_kernel_manager()
         if self.ipc:
             km.transport, km.ip = "ipc", str(self._scratch / "ipc" / "kernel")
+        km.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)  # for every socket the client makes
         return km
+
+    def output(self, outs, msg, display_id, cell_index):
+        """nbclient's output, bounded: a cell keeps at most MAX_CELL_OUTPUT_BYTES, a submission at most
+        MAX_SUBMISSION_OUTPUT_BYTES (a request of the grader's, its reply aside, counts as a cell)."""
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is None or self._request_running and hidden_tests.REPLY_MIME in out.get("data", {}):
+            return out
+        key = "request" if self._request_running else cell_index
+        size = _output_size(out)
+        cell_room = MAX_CELL_OUTPUT_BYTES - self._output_bytes.get(key, 0)
+        total_room = MAX_SUBMISSION_OUTPUT_BYTES - self._output_bytes.get("all", 0)
+        room = max(0, min(cell_room, total_room))
+        if out.output_type == "error":  # always kept (an error decides a verdict), shortened if need be
+            out.evalue = out.get("evalue", "")[:2000]
+            out.traceback = [line[:2000] for line in out.get("traceback", [])[-10:]]
+            return out
+        kept = size if size <= room else room if out.output_type == "stream" else 0
+        self._output_bytes[key] = self._output_bytes.get(key, 0) + kept
+        self._output_bytes["all"] = self._output_bytes.get("all", 0) + kept
+        if size <= room:
+            return out
+        if outs and outs[-1] is out:
+            outs.pop()
+        if kept:
+            outs.append(new_output("stream", name=out.name, text=out.text[:kept]))
+        if key not in self._truncated:
+            self._truncated.add(key)
+            what, limit = (("this cell", MAX_CELL_OUTPUT_BYTES) if cell_room <= total_room
+                           else ("the submission", MAX_SUBMISSION_OUTPUT_BYTES))
+            outs.append(new_output("stream", name="stdout",
+                                   text="\n" + TRUNCATED.format(what=what, limit=limit // MB) + "\n"))
+        return None
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        """nbclient's, and while a request of the grader's runs, the kernel may call the grader's
+        functions it was handed: their calls arrive as input requests on the stdin channel."""
+        if not self._request_running:
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        self.kc.allow_stdin = True
+        serving = asyncio.ensure_future(self._answer_questions())
+        try:
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        finally:
+            serving.cancel()
+            self.kc.allow_stdin = False
+
+    execute_cell = run_sync(async_execute_cell)
+
+    async def _answer_questions(self):
+        while True:
+            message = await self.kc.stdin_channel.get_msg()
+            if message.get("msg_type") == "input_request":
+                self.kc.input(self._kernel.answer(message.get("content", {}).get("prompt")))
+
+    async def _check_raise_for_error(self, cell, cell_index, exec_reply):
+        self._reply_status = (exec_reply or {}).get("content", {}).get("status")  # "ok" unless it raised
+        return await super()._check_raise_for_error(cell, cell_index, exec_reply)
+
+    def handle_comm_msg(self, outs, msg, cell_index):
+        """Widgets are not graded: their messages would otherwise pile up in the grader unbounded."""
+
+    def _update_display_id(self, display_id, msg):
+        """Updates of earlier displays are not kept (they could grow outputs past the bounds)."""
 
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
@@ -98,12 +194,16 @@ class ResilientExecute(Execute):
         self.timeout = max(1, int(min(self._cell_timeout, remaining)))
         source = cell.source
         public, hidden = hidden_tests.split(source) if is_grade(cell) else (source, "")
+        hidden_passed = False
         try:
             cell.source = public  # the kernel never sees the hidden tests
+            self._reply_status = None
             self._execute(cell, index)
             cell.source = source
-            if hidden and not any(o.output_type == "error" for o in cell.outputs):
-                self._run_hidden(cell, hidden, index)
+            public_passed = self._reply_status == "ok" and not _failed(cell)
+            self._note_behaviour(cell, index)
+            if hidden and public_passed:
+                hidden_passed = self._run_hidden(cell, hidden, index)
         except KernelBroken as broken:
             cell.outputs.append(error_output(
                 KERNEL_DIED, f"the kernel {broken} while running this cell (it exited, crashed or went over a "
@@ -111,7 +211,21 @@ class ResilientExecute(Execute):
             self._restart_and_replay(index)
         finally:
             cell.source = source
+        if is_grade(cell):
+            # the grader's verdict: what the kernel printed or displayed never decides it
+            self._verdicts[cell.metadata.nbgrader["grade_id"]] = hidden_passed and not _failed(cell)
         return cell, resources
+
+    def _note_behaviour(self, cell, index):
+        """Record for review what the kernel did that honest code never does; drop forged grader replies."""
+        label = f"cell {index + 1}" + (f" ({cell.metadata.nbgrader['grade_id']})" if is_grade(cell) else "")
+        if is_grade(cell) and any(o.output_type == "execute_result" for o in cell.outputs):
+            self._review.append(f"{label}: a result was displayed in a test cell (student code called the "
+                                "display hook, which stock nbgrader reads as a score)")
+        forged = [o for o in cell.outputs if hidden_tests.REPLY_MIME in o.get("data", {})]
+        if forged:
+            self._review.append(f"{label}: student code called the grader's request handler in the kernel")
+            cell.outputs = [o for o in cell.outputs if o not in forged]
 
     def _execute(self, cell, index, store_history=True):
         """nbclient's execute_cell; KernelBroken when the kernel dies or its messages stop making sense
@@ -124,21 +238,28 @@ class ResilientExecute(Execute):
             raise KernelBroken(f"stopped answering properly ({type(error).__name__}: {error})") from None
 
     def _run_hidden(self, cell, hidden, index):
-        """Run the hidden tests here; a failure becomes the cell's error output, as if raised in it."""
+        """Run the hidden tests here; a failure becomes the cell's error output, as if raised in it.
+        Returns whether they passed."""
         self._hidden_cell_index = index
         self._hidden_cell_deadline = time.monotonic() + self.timeout
         try:
-            printed = hidden_tests.run_hidden(hidden, self._kernel, Path(self.hidden_reference),
+            printed = hidden_tests.run_hidden(hidden, self._kernel, self._cases,
                                               cell.metadata.get("nbgrader", {}).get("grade_id", index))
             error = None
         except KernelBroken:
             raise
         except Exception as raised:  # noqa: BLE001 (any failure of a hidden test fails the cell)
             printed, error = "", raised
+        finally:
+            if self._kernel.protocol_errors:
+                self._review.append(f"cell {index + 1}: the kernel's answers to the grader broke the protocol "
+                                    f"({self._kernel.protocol_errors[0]})")
+            self._kernel.release()  # what this cell's calls left behind
         if printed:
             cell.outputs.append(new_output("stream", name="stdout", text=printed))
         if error is not None:
             cell.outputs.append(error_output(type(error).__name__, str(error)))
+        return error is None
 
     def _run_for_hidden_tests(self, code):
         """Run ``code`` in the kernel within what is left of the cell's time; return its outputs."""
@@ -147,11 +268,15 @@ class ResilientExecute(Execute):
             raise hidden_tests.KernelError(f"the hidden tests ran out of the cell's {self._cell_timeout} s")
         self.timeout, timeout = max(1, int(remaining)), self.timeout
         cell = self.nb.cells[self._hidden_cell_index]
+        self._request_running = True
+        self._output_bytes.pop("request", None)
+        self._truncated.discard("request")
         try:
             request = new_code_cell(code)
             self._execute(request, self._hidden_cell_index, store_history=False)
             return request.outputs
         finally:
+            self._request_running = False
             self.timeout = timeout
             self.nb.cells[self._hidden_cell_index] = cell  # nbclient puts the cell it ran into the notebook
 
@@ -178,8 +303,73 @@ class ResilientExecute(Execute):
                 continue
 
 
+def _output_size(output):
+    """Characters of an output: its text, data (images as base64), or error message and traceback."""
+    if output.output_type == "stream":
+        return len(output.text)
+    if output.output_type == "error":
+        return len(output.get("evalue", "")) + sum(map(len, output.get("traceback", [])))
+    return sum(len(value) if isinstance(value, str) else len(json.dumps(value))
+               for value in output.get("data", {}).values()) + len(json.dumps(output.get("metadata", {})))
+
+
 def _ran_out(cell):
     return any(o.output_type == "error" and o.ename in RAN_OUT for o in cell.outputs)
+
+
+def _failed(cell):
+    return any(o.output_type == "error" for o in cell.outputs)
+
+
+class SaveVerdicts(SaveAutoGrades):
+    """nbgrader's SaveAutoGrades, but a test cell's score is the grader's verdict (ResilientExecute):
+    full points when it passed, else 0. Written answers keep nbgrader's rule (0 when left unchanged,
+    otherwise graded by hand). Also writes the verdicts and the review notes to ``report_file``."""
+    report_file = Unicode("", help="Where to write the verdicts and the review notes as JSON "
+                                   "(read by autograder.grade_one)").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        self._verdict = resources.get(VERDICTS, {})
+        if self.report_file:
+            report = {VERDICTS: self._verdict, REVIEW: list(dict.fromkeys(resources.get(REVIEW, [])))}
+            Path(self.report_file).write_text(json.dumps(report, indent=1))
+        return super().preprocess(nb, resources)
+
+    def _add_score(self, cell, resources):
+        if cell.cell_type != "code":
+            return super()._add_score(cell, resources)
+        grade_id = cell.metadata.nbgrader["grade_id"]
+        grade = self.gradebook.find_grade(grade_id, self.notebook_id, self.assignment_id, self.student_id)
+        grade.auto_score = float(cell.metadata.nbgrader["points"]) if self._verdict.get(grade_id) else 0.0
+        grade.needs_manual_grade = grade.manual_score is not None
+        self.gradebook.db.commit()
+
+
+class SanitizeSubmission(NbGraderPreprocessor):
+    """Outputs of every code cell, and every markdown or raw cell the student wrote (any whose text
+    is not one of the released notebook's), made safe to render (autograder.sanitize)."""
+    released_notebook = Unicode("", help="The released student notebook: its markdown is the instructor's "
+                                         "and stays as it is").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        released = nbformat.read(self.released_notebook, as_version=4) if self.released_notebook else None
+        self._instructors = {c.source for c in released.cells if c.cell_type != "code"} if released else set()
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code":
+            cell.outputs, removed = sanitize.clean_outputs(cell.outputs)
+            if removed:
+                resources.setdefault(REVIEW, []).append(
+                    f"cell {index + 1}: its output held {', '.join(removed)} (removed: nothing of it reached a browser)")
+        elif cell.source not in self._instructors:
+            text = cell.source if cell.cell_type == "markdown" else f"```\n{cell.source}\n```"
+            cell.source, had_script = sanitize.markdown_as_safe_html(text, cell.get("attachments"))
+            cell.pop("attachments", None)
+            if had_script:
+                resources.setdefault(REVIEW, []).append(
+                    f"cell {index + 1}: its {cell.cell_type} text held script or event handlers (made inert)")
+        return cell, resources
 
 
 class StderrAsNote(NbGraderPreprocessor):

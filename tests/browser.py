@@ -62,11 +62,12 @@ class Lab:
 
 
 @contextmanager
-def jupyter_lab(root, home, timeout=60):
+def jupyter_lab(root, home, options=(), timeout=60):
     """Run ``jupyter lab`` serving ``root`` (also its working folder, where nbgrader reads its config).
 
-    ``home`` holds the server's own config, settings, runtime files and log. Fails the test with the
-    server's log when it does not answer within ``timeout`` seconds.
+    ``home`` holds the server's own config, settings, runtime files and log; ``options`` are more
+    command-line options. Fails the test with the server's log when it does not answer within
+    ``timeout`` seconds.
     """
     home = Path(home)
     settings = home / "lab-settings"
@@ -80,7 +81,7 @@ def jupyter_lab(root, home, timeout=60):
     log = home / "jupyter-lab.log"
     command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--ServerApp.allow_root=True",
-               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}"]
+               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", *options]
     with open(log, "wb") as out:
         server = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
                                   stdin=subprocess.DEVNULL, start_new_session=True)
