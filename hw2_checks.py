@@ -6,7 +6,6 @@ back and the likely cause. Checks run from the most basic property to the finest
 then shape, then values.
 """
 import contextlib
-import pickle
 import time
 import warnings
 from collections import namedtuple
@@ -14,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-HIDDEN_CASES_FILE = "hidden_reference.pkl"
 _withhold = False  # True while the grader runs hidden tests: messages never show expected values
 
 # Hints for errors raised inside student code, keyed by a fragment of the error message.
@@ -217,12 +215,6 @@ def check_number(function, name, got, low=-np.inf, high=np.inf, cause=None):
         fail(function, f"{name} should be between {low} and {high}, got {float(got)!r}", cause)
 
 
-def load_hidden_cases(function):
-    """The instructor's hidden test cases for ``function`` (the file exists only when grading)."""
-    with open(Path(HIDDEN_CASES_FILE), "rb") as file:
-        return pickle.load(file)[function]
-
-
 def _within(got, expected, rtol, atol):
     return np.abs(got - expected) <= atol + rtol * np.abs(expected)
 
@@ -232,8 +224,10 @@ def _close(got, expected, rtol, atol):
 
 
 def _factor_cause(got, expected, rtol, atol, factor_hints):
+    """The likely cause when ``got`` is ``expected`` times one constant: a hinted factor's cause, or
+    (when two or more entries agree on it: one number off says nothing about a factor) a generic one."""
     big = np.abs(expected) > atol
-    if big.sum() < 2:  # one number off says nothing about a constant factor
+    if not big.any():
         return None
     factor = float(np.median(got[big] / expected[big]))
     if not _close(got, factor * expected, 10 * rtol, atol):
@@ -241,6 +235,8 @@ def _factor_cause(got, expected, rtol, atol, factor_hints):
     for hinted, cause in factor_hints.items():
         if np.isclose(factor, hinted, rtol=1e-3):
             return cause
+    if big.sum() < 2:
+        return None
     if _withhold:
         return "every entry is off from the expected value by the same factor: a missing or extra constant factor"
     return f"every entry is {factor:.6g} times the expected value: a missing or extra constant factor"

@@ -11,9 +11,10 @@ solution code (a mutation that no longer applies raises, so the bank cannot rot 
 
 Two ways to grade the bank:
 
-* ``run_fast(notebook)`` runs the notebook's code cells in order in a fresh kernel (nbclient), with
-  every test cell replaced by the master's (hidden tests included, as nbgrader's OverwriteCells
-  does) and the plotting and optional cells left out; it returns ``{grade_id: error or None}``.
+* ``run_fast(notebook)`` runs the notebook's code cells as the grader does (its ResilientExecute,
+  hidden tests in this process), with every test cell replaced by the master's (as nbgrader's
+  OverwriteCells does) and the plotting and optional cells left out, but without nbgrader's course
+  and gradebook; it returns ``{grade_id: error or None}``.
 * ``grade_full(notebooks, out)`` grades them with the real pipeline (``python -m autograder.grade``)
   and reads grades.csv.
 
@@ -23,7 +24,6 @@ Two ways to grade the bank:
 import argparse
 import copy
 import csv
-import os
 import re
 import shutil
 import subprocess
@@ -38,7 +38,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import course
+from autograder import course, grade_one
 from autograder.make_examples import completed
 
 SKIPPED_IN_FAST_PATH = re.compile(r"^(plot_.*|step_size_10|optional_memorise)$")
@@ -409,7 +409,6 @@ def _prepare_folder(folder):
     (folder / "data").mkdir(parents=True, exist_ok=True)
     for name in course.STUDENT_FILES:
         shutil.copyfile(course.REPO / name, folder / name)
-    shutil.copyfile(course.HIDDEN_REFERENCE, folder / course.HIDDEN_REFERENCE.name)
 
 
 def _fast_notebook(notebook):
@@ -433,38 +432,24 @@ def _fast_notebook(notebook):
 
 
 def run_fast(notebook, cell_timeout=CELL_TIMEOUT):
-    """Run ``notebook`` with the master's test cells; return {grade_id: error message or None}.
+    """Run ``notebook`` with the master's test cells as the grader does; return {grade_id: error or None}.
 
-    Every autograded test cell of the master gets an entry: None if it ran without error, else
-    "<ErrorName>: <message>" (or why it did not run).
+    The grader's own path (autograder.grade_one.run_as_grader: each test cell's hidden part in this
+    process), without nbgrader's course. Every autograded test cell of the master gets an entry: None
+    if the grader's verdict is a pass, else "<ErrorName>: <message>" (or why it did not run).
     """
-    from nbclient import NotebookClient
-    from nbclient.exceptions import DeadKernelError
-
-    notebook = _fast_notebook(notebook)
-    results = {}
     with tempfile.TemporaryDirectory(prefix="bugbank-") as folder:
         _prepare_folder(Path(folder))
-        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-                   MPLBACKEND="Agg", PYDEVD_DISABLE_FILE_VALIDATION="1")
-        env.pop("PYTHONPATH", None)  # the kernel sees the student's files only
-        client = NotebookClient(notebook, timeout=cell_timeout, kernel_name="python3", allow_errors=True,
-                                interrupt_on_timeout=True, resources={"metadata": {"path": folder}})
-        # (stderr: the kernel's own chatter, e.g. its warning about TCP without encryption)
-        with client.setup_kernel(env=env, cwd=folder, stderr=subprocess.DEVNULL):
-            for index, cell in enumerate(notebook.cells):
-                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-                try:
-                    client.execute_cell(cell, index)
-                except DeadKernelError:
-                    results[grade_id] = "KernelDied: the kernel died while running this cell"
-                    break
-                if grade_id in points():
-                    errors = [o for o in cell.outputs if o.output_type == "error"]
-                    results[grade_id] = f"{errors[-1].ename}: {errors[-1].evalue}" if errors else None
-    for grade_id in points():
-        results.setdefault(grade_id, "not run: the kernel died in an earlier cell")
-    return {grade_id: results[grade_id] for grade_id in points()}
+        executed, verdicts, _ = grade_one.run_as_grader(_fast_notebook(notebook), folder, cell_timeout=cell_timeout,
+                                                        submission_timeout=10 * cell_timeout)
+    results = {}
+    for cell in executed.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in points():
+            errors = [o for o in cell.outputs if o.output_type == "error"]
+            results[grade_id] = None if verdicts.get(grade_id) else \
+                f"{errors[-1].ename}: {errors[-1].evalue}" if errors else "lost points (no error shown)"
+    return {grade_id: results.get(grade_id, "not run") for grade_id in points()}
 
 
 def failed_cells(results):

@@ -4,10 +4,11 @@
     <root>/source/hw2/<student files>    hw2.py, hw2_checks.py, data/...
 
 The hidden tests' answers (autograder/hidden_reference.pkl) stay out of the course: the grader reads
-them from this repository (autograder.hidden_tests), so they are never released nor copied next to a
-submission. ``make_source(root, with_hidden=True)`` adds them, for running the master's hidden tests
-in a kernel as stock nbgrader would (building the executed solution, benchmarks).
+them from this repository (autograder.hidden_tests) and runs the hidden tests in its own process,
+so they are never released nor copied next to a submission, and never run in a kernel.
+``without_hidden_tests(notebook)`` is the master as a student would run it (test cells' public part).
 """
+import copy
 import os
 import shutil
 import sys
@@ -44,7 +45,18 @@ def grade_ids_in_order(master=MASTER):
     return [c.metadata["nbgrader"]["grade_id"] for c in cells if "grade_id" in c.metadata.get("nbgrader", {})]
 
 
-def make_source(root, with_hidden=False):
+def without_hidden_tests(notebook):
+    """A copy of ``notebook`` whose test cells keep only their public part (what runs in a kernel)."""
+    from autograder.hidden_tests import split
+
+    notebook = copy.deepcopy(notebook)
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.source = split(cell.source)[0]
+    return notebook
+
+
+def make_source(root):
     """Fill <root>/source/hw2 from the repository and return that folder."""
     source = Path(root) / "source" / ASSIGNMENT
     if source.exists():
@@ -53,8 +65,6 @@ def make_source(root, with_hidden=False):
     shutil.copyfile(MASTER, source / f"{NOTEBOOK}.ipynb")
     for name in STUDENT_FILES:
         shutil.copyfile(REPO / name, source / name)
-    if with_hidden:
-        shutil.copyfile(HIDDEN_REFERENCE, source / HIDDEN_REFERENCE.name)
     return source
 
 
@@ -82,13 +92,13 @@ def run(result, step):
     return result
 
 
-def generate_release(root, db_url=None, with_hidden=False):
+def generate_release(root, db_url=None):
     """Make the course at ``root`` and run nbgrader generate_assignment; return the release folder.
 
     This also records the assignment's cells (with their hidden tests) in the gradebook, which
     autograde later restores test cells from.
     """
-    make_source(root, with_hidden)
+    make_source(root)
     api = NbGraderAPI(config=course_config(root, for_release=True, db_url=db_url))
     run(api.generate_assignment(ASSIGNMENT, force=True, create=True), "generate_assignment")
     return Path(root) / "release" / ASSIGNMENT

@@ -26,7 +26,7 @@ ALICE = course.REPO / "examples" / "submissions" / "alice.ipynb"
 
 
 def stock_nbgrader(root, submissions):
-    course.generate_release(root, with_hidden=True)  # stock nbgrader runs the hidden tests in the kernel
+    course.generate_release(root)
     shutil.copyfile(course.CONFIG_FILE, root / "nbgrader_config.py")
     for i in range(submissions):
         target = root / "submitted" / f"student{i}" / course.ASSIGNMENT

@@ -1,7 +1,7 @@
 """Shared set-up of the test suite: import path, a headless matplotlib, and session fixtures.
 
-The expensive fixtures (an nbgrader course with its release, and two autograded submissions) are
-built once per test run. Under pytest-xdist every worker asks for them, so they are built in the
+The expensive fixtures (an nbgrader course with its release, and two submissions graded by the
+production grader) are built once per test run. Under pytest-xdist every worker asks for them, so they are built in the
 run's common temporary folder under a file lock: the first worker builds, the others wait and read
 the summary it left (a JSON file), so nbgrader grades each submission once per run, not per worker.
 """
@@ -34,7 +34,6 @@ STUDENT_NOTEBOOK = REPO / "assignment.ipynb"
 HIDDEN_REFERENCE = REPO / "autograder" / "hidden_reference.pkl"
 # The two submissions graded once per run: the master itself, and the student notebook untouched.
 SUBMISSIONS = {"master": course.MASTER, "blank": STUDENT_NOTEBOOK}
-BLAS_VARIABLES = ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"]
 
 
 # --- cheap session fixtures ---------------------------------------------------------------------
@@ -107,7 +106,7 @@ class GradedCourse:
     root: Path
     release: Path
     db_url: str
-    # per student: {"success": bool, "log": str, "error": str}, the NbGraderAPI.autograde result
+    # per student: {"success": bool, "log": str, "error": str}, from the grader's results.json
     results: dict
     # per student: {grade_id: {"score", "max_score", "auto_score", "manual_score",
     #                          "needs_manual_grade", "cell_type", "cell_class"}}, or None if missing
@@ -118,8 +117,7 @@ class GradedCourse:
 def released_course(tmp_path_factory):
     """An nbgrader course made by ``autograder.course.generate_release`` (source, release, gradebook)."""
     def build(root):
-        # with the hidden reference in source/: graded_course runs stock nbgrader, hidden tests in the kernel
-        release = course.generate_release(root, with_hidden=True)
+        release = course.generate_release(root)
         return {"root": str(root), "release": str(release)}
 
     summary = _build_once(tmp_path_factory, "hw2-course", build)
@@ -161,48 +159,28 @@ def _read_grades(db_url, student):
 
 
 @pytest.fixture(scope="session")
-def graded_course(tmp_path_factory, released_course):
-    """The course of ``released_course`` with two submissions autograded by nbgrader's own API.
+def graded_course(tmp_path_factory):
+    """Two submissions graded by the production grader (autograder.grade, in-process): "master" submits
+    a copy of solutions/master.ipynb, "blank" a copy of the untouched assignment.ipynb. Scores are read
+    back from the class course's gradebook."""
+    from autograder.grade import ClassGrader
 
-    Students: "master" submits a copy of solutions/master.ipynb, "blank" a copy of the untouched
-    assignment.ipynb. Scores are read back from the course's gradebook.
-    """
-    from nbgrader.apps import NbGraderAPI
-    from sqlalchemy.exc import SAWarning
-
-    root = released_course.root
-    db_url = f"sqlite:///{root}/gradebook.db"
-
-    def build(_):
-        results, grades = {}, {}
-        threads = str(_kernel_blas_threads())
-        saved = {name: os.environ.get(name) for name in BLAS_VARIABLES}
-        for name in BLAS_VARIABLES:  # inherited by the grading kernel; a setting made by the user wins
-            os.environ.setdefault(name, threads)
-        try:
-            for student, notebook in SUBMISSIONS.items():
-                submitted = root / "submitted" / student / course.ASSIGNMENT
-                submitted.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(notebook, submitted / f"{course.NOTEBOOK}.ipynb")
-                api = NbGraderAPI(config=course.course_config(root))
-                with warnings.catch_warnings():
-                    # nbgrader's own gradebook code triggers SQLAlchemy autoflush warnings: not ours
-                    warnings.simplefilter("ignore", SAWarning)
-                    result = api.autograde(course.ASSIGNMENT, student)
-                results[student] = {"success": bool(result.get("success")),
-                                    "log": str(result.get("log", ""))[-6000:],
-                                    "error": str(result.get("error", ""))[-6000:]}
-                grades[student] = _read_grades(db_url, student)
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-        return {"results": results, "grades": grades}
+    def build(folder):
+        submissions = folder / "submissions"
+        submissions.mkdir(parents=True)
+        for student, notebook in SUBMISSIONS.items():
+            shutil.copyfile(notebook, submissions / f"{student}.ipynb")
+        grader = ClassGrader(folder / "out", workers=1, blas_threads=_kernel_blas_threads())
+        grader.run(submissions)
+        root = grader.course_root
+        results = {student: {"success": grader.ledger[student]["status"] in ("graded", "partial"),
+                             "log": "", "error": grader.ledger[student]["reason"]} for student in SUBMISSIONS}
+        grades = {student: _read_grades(grader.db_url, student) for student in SUBMISSIONS}
+        return {"root": str(root), "release": str(root / "release" / course.ASSIGNMENT), "db_url": grader.db_url,
+                "results": results, "grades": grades}
 
     summary = _build_once(tmp_path_factory, "hw2-graded", build)
-    return GradedCourse(root=root, release=released_course.release, db_url=db_url,
+    return GradedCourse(root=Path(summary["root"]), release=Path(summary["release"]), db_url=summary["db_url"],
                         results=summary["results"], grades=summary["grades"])
 
 

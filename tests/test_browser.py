@@ -154,7 +154,9 @@ def test_untouched_student_notebook_stops_at_each_stub_in_jupyterlab(tmp_path):
 
 
 def test_reference_solution_runs_clean_with_plots_in_jupyterlab(tmp_path):
-    root = course.make_source(tmp_path / "course", with_hidden=True)  # the master, no outputs, with its files
+    root = course.make_source(tmp_path / "course")  # the master, no outputs, with its files
+    master = nbformat.read(root / f"{course.NOTEBOOK}.ipynb", as_version=4)
+    nbformat.write(course.without_hidden_tests(master), root / f"{course.NOTEBOOK}.ipynb")  # as a student runs it
     executed = nbformat.read(EXECUTED_SOLUTION, as_version=4)
     ids = grade_ids(executed)
 
