@@ -91,8 +91,12 @@ def unpack(function, result, names):
     return result
 
 
-def check_list_of_arrays(function, name, got, expected, **kwargs):
-    """Check a list of arrays (e.g. one gradient per layer) against ``expected`` entry by entry."""
+def check_list_of_arrays(function, name, got, expected, *, known_layer_bugs=None, **kwargs):
+    """Check a list of arrays (e.g. one gradient per layer) against ``expected`` entry by entry.
+
+    known_layer_bugs: {likely cause: [array_like per layer]}, wrong answers a common bug gives for the
+        whole list; other keyword arguments go to check_array for every entry.
+    """
     if not isinstance(got, (list, tuple)):
         fail(function, f"{name} should be a list of {len(expected)} arrays, one per layer, "
                         f"but is a {type(got).__name__}",
@@ -101,7 +105,9 @@ def check_list_of_arrays(function, name, got, expected, **kwargs):
         fail(function, f"{name} should hold {len(expected)} arrays (one per layer) but holds {len(got)}",
               "a loop over layers that stops early or starts late (off-by-one layer indexing)")
     for layer, (got_layer, expected_layer) in enumerate(zip(got, expected)):
-        check_array(function, f"{name}[{layer}]", got_layer, expected_layer, **kwargs)
+        layer_bugs = {cause: wrong[layer] for cause, wrong in (known_layer_bugs or {}).items()}
+        check_array(function, f"{name}[{layer}]", got_layer, expected_layer,
+                    **dict(kwargs, known_bugs={**kwargs.get("known_bugs", {}), **layer_bugs}))
 
 
 def _shape_cause(got_shape, expected_shape):

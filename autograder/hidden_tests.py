@@ -373,7 +373,7 @@ class Kernel:
         if callable(value) and not isinstance(value, (type, np.ndarray)):
             # a function of the grader's (a hidden test's helper): it stays here, the kernel gets a stand-in
             self.functions.append(value)
-            return {"t": "function", "number": len(self.functions) - 1, "name": getattr(value, "__name__", "f")}
+            return {"t": "function", "number": len(self.functions) - 1, "name": "grader_function"}
         if value is None or type(value) in (bool, int, float, str):
             return {"t": "v", "v": value}
         if isinstance(value, np.ndarray):

@@ -194,6 +194,145 @@ for number in range(20):
 print(f"WROTE {written // 1024**2} MB")
 '''
 
+# Round 2 (issue 15) ---------------------------------------------------------------------------
+
+def display_hook_in_stubs(notebook):
+    """Every stub calls the display hook before it raises: stock nbgrader reads "ok" as full marks."""
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and "raise NotImplementedError()" in cell.source:
+            cell.source = cell.source.replace("raise NotImplementedError()",
+                                              'import sys; getattr(sys, "displayhook")("ok"); raise NotImplementedError()')
+
+
+SCRIPT_PAYLOADS = {  # each sets window.XSS_<name> if it runs; the browser test reads them
+    "HTML": '<img src=x onerror="window.XSS_HTML=1">',
+    "JS": "window.XSS_JS=1",
+    "SVG": '<svg xmlns="http://www.w3.org/2000/svg" onload="window.XSS_SVG=1"><script>window.XSS_SVG2=1</script>'
+           '<rect width="10" height="10"/></svg>',
+    "MARKDOWN_OUTPUT": '[x](javascript:window.XSS_MD=1) <img src=y onerror="window.XSS_MARKDOWN_OUTPUT=1">',
+    "ANSWER": '<img src=z onerror="window.XSS_ANSWER=1"> <script>window.XSS_ANSWER2=1</script>',
+    "NEW_CELL": '<svg onload="window.XSS_NEW_CELL=1"></svg><iframe src="javascript:window.XSS_IFRAME=1"></iframe>',
+    "RAW": '<img src=q onerror="window.XSS_RAW=1">',
+}
+SCRIPT_IN_OUTPUTS = f'''
+from IPython.display import display, HTML, Javascript, SVG, Markdown, publish_display_data
+display(HTML({SCRIPT_PAYLOADS["HTML"]!r}))
+display(Javascript({SCRIPT_PAYLOADS["JS"]!r}))
+display(SVG({SCRIPT_PAYLOADS["SVG"]!r}))
+display(Markdown({SCRIPT_PAYLOADS["MARKDOWN_OUTPUT"]!r}))
+publish_display_data({{"image/png": "iVBORw0KGgo="}}, metadata={{"image/png": {{"width": "1 onerror=window.XSS_META=1"}}}})
+'''
+
+
+def script_everywhere(notebook):
+    """Script in outputs (HTML, JavaScript, SVG, markdown, image metadata), in a written answer, in a
+    markdown cell of its own and in a raw cell: all of it would run in formgrader and feedback."""
+    at_top(SCRIPT_IN_OUTPUTS)(notebook)
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "answer_cache":
+            cell.source += "\n\n" + SCRIPT_PAYLOADS["ANSWER"]
+    notebook.cells.append(nbformat.v4.new_markdown_cell(SCRIPT_PAYLOADS["NEW_CELL"]))
+    notebook.cells.append(nbformat.v4.new_raw_cell(SCRIPT_PAYLOADS["RAW"]))
+
+
+# Called by the grader (it can tell from the call stack), every function answers with 3 million empty
+# lists: ~84 MB of JSON that would become ~1 GB of Python objects in the grader.
+HUGE_REPLIES = '''
+import sys
+def _huge_when_graded(function):
+    def wrapper(*args, **kwargs):
+        if any(sys._getframe(depth).f_code.co_name == "_hw2_grader_request" for depth in range(1, 4)):
+            return [[] for _ in range(3_000_000)]
+        return function(*args, **kwargs)
+    wrapper.__name__ = function.__name__
+    return wrapper
+for _name in ["sigmoid_activation", "relu_activation", "logistic_loss", "layer_forward", "forward_pass",
+              "backward_pass"]:
+    globals()[_name] = _huge_when_graded(globals()[_name])
+'''
+
+# 250 MB of text on one line and a 50 MB image: output that would fill the grader, the feedback and the course.
+OUTPUT_FLOOD = '''
+print("x" * (250 * 1024 * 1024))
+from IPython.display import publish_display_data
+publish_display_data({"image/png": "A" * (50 * 1024 * 1024)})
+print("flood done")
+'''
+
+# Saves every input its sigmoid_activation is given, and prints them all in the last cell; its
+# flatten_images is wrong only when the grader calls it (it can tell from the call stack), so that a
+# hidden check's message would show the expected answer; its finite-difference checker keeps the
+# source of the function it is handed (a hidden helper, once sent to the kernel as source).
+LEAK_HIDDEN = {
+    "flatten_images": '''
+import inspect, sys
+_seen_inputs = []
+_flatten = flatten_images
+def flatten_images(images):
+    graded = any(sys._getframe(depth).f_code.co_name == "_hw2_grader_request" for depth in range(1, 4))
+    return _flatten(images) + (1.0 if graded else 0.0)
+''',
+    "finite_difference_checker": '''
+_checker = finite_difference_checker
+def finite_difference_checker(f, x, k):
+    try:
+        _seen_inputs.append(inspect.getsource(f))
+    except (TypeError, OSError):
+        _seen_inputs.append(repr(f))
+    return _checker(f, x, k)
+''',
+    "sigmoid_activation": '''
+_sigmoid = sigmoid_activation
+def sigmoid_activation(s):
+    _seen_inputs.append(np.array(s, copy=True))
+    return _sigmoid(s)
+'''}
+LEAK_PRINT = "import numpy\nnumpy.set_printoptions(threshold=10**6, precision=17)\nprint('LEAKED', _seen_inputs)\n"
+
+
+def after_cell(grade_id, source):
+    """``source`` in a cell of its own right after the cell ``grade_id``."""
+    def build(notebook):
+        index = next(i for i, c in enumerate(notebook.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+        _cell(notebook, index + 1, source)
+    return build
+
+
+def leak_hidden(notebook):
+    for grade_id, source in LEAK_HIDDEN.items():
+        after_cell(grade_id, source)(notebook)
+    notebook.cells.append(nbformat.v4.new_code_cell(LEAK_PRINT))
+
+
+# After the backward_pass cell, the network checker is replaced by backpropagation in disguise.
+CHECKER_IS_BACKPROP = '''
+_backprop = backward_pass
+def my_nn_finite_difference_checker(X_batch, y_batch, weight_matrices, biases, activations):
+    g, caches = forward_pass(X_batch, weight_matrices, biases, activations)
+    return _backprop(logistic_loss(g, y_batch)[1], caches)
+'''
+
+
+def pasted_loss(notebook):
+    """The known answer pasted in for the test batch's loss, in an otherwise empty notebook."""
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_batch_loss":
+            cell.source = "test_batch_mean_loss = 0.6985168038536878\n" + cell.source
+
+
+# Calls the grader's request handler itself, with a name it builds at run time (no word to search for).
+CALL_THE_HANDLER_LATER = '''
+_handler = globals().get("_hw2_" + "grader_request")
+if _handler:
+    _handler(__import__("json").dumps({"op": "get", "name": "X_batch", "handle": 999, "exchange": "/tmp",
+                                       "inline_bytes": 65536, "keep_from": 0}))
+'''
+
+
+def call_the_handler(notebook):
+    notebook.cells.append(nbformat.v4.new_code_cell(CALL_THE_HANDLER_LATER))
+
+
 ATTACKS = [
     Attack("allclose_true", "np.allclose, np.isclose and np.array_equal always say yes", "erin",
            after_solutions(ZEROS, "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
@@ -248,6 +387,21 @@ ATTACKS = [
                              "links where the grader writes", "alice", at_top(FORGE_REPLIES), True),
     Attack("ipc_flood", "fills the folder of the kernel's sockets, outside its own tmpfs, with 4 GB", "alice",
            at_top(IPC_FLOOD), True),
+    Attack("display_hook_score", "every stub displays 'ok' before it raises (nbgrader's partial-credit rule)",
+           "erin", display_hook_in_stubs, True),
+    Attack("script_everywhere", "script in HTML, JavaScript, SVG and markdown outputs, image metadata, a written "
+                                "answer, a markdown and a raw cell", "alice", script_everywhere, True),
+    Attack("huge_replies", "answers the grader with 3 million empty lists per call", "alice",
+           after_solutions(HUGE_REPLIES), True),
+    Attack("output_flood", "prints 250 MB on one line and displays a 50 MB image", "alice", at_top(OUTPUT_FLOOD),
+           False),
+    Attack("leak_hidden", "saves the hidden inputs and prints them later, is wrong only when graded, prints "
+                          "the source of the functions it is handed", "alice", leak_hidden, False),
+    Attack("checker_is_backprop", "the network checker calls backpropagation saved under another name", "alice",
+           after_cell("test_backward_pass", CHECKER_IS_BACKPROP), False),
+    Attack("pasted_loss", "the test batch's known loss pasted into an empty notebook", "erin", pasted_loss, False),
+    Attack("call_the_handler", "calls the grader's request handler itself, by a name built at run time", "alice",
+           call_the_handler, True),
 ]
 
 

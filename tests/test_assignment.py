@@ -269,17 +269,35 @@ def test_student_notebook_regenerates_identically(tmp_path):
         + first_difference(committed_bytes.decode(errors="replace"), regenerated_bytes.decode(errors="replace")))
 
 
+def _differences(old, new, path="cases"):
+    """Where two hidden references differ: structure, dtypes and shapes exactly; values within the
+    last bits that another BLAS kernel (OPENBLAS_CORETYPE) computes differently."""
+    if isinstance(old, np.ndarray) and isinstance(new, np.ndarray):
+        if (old.dtype, old.shape) != (new.dtype, new.shape):
+            return [f"{path}: {old.dtype} {old.shape} -> {new.dtype} {new.shape}"]
+        rtol = 1e-5 if old.dtype == np.float32 else 1e-12
+        same = np.array_equal(old, new) if old.dtype.kind not in "fc" else np.allclose(old, new, rtol=rtol, atol=0)
+        return [] if same else [f"{path}: values differ"]
+    if type(old) is not type(new):
+        return [f"{path}: {type(old).__name__} -> {type(new).__name__}"]
+    if isinstance(old, dict):
+        if old.keys() != new.keys():
+            return [f"{path}: keys {sorted(old)} -> {sorted(new)}"]
+        return [d for key in old for d in _differences(old[key], new[key], f"{path}[{key!r}]")]
+    if isinstance(old, (list, tuple)):
+        if len(old) != len(new):
+            return [f"{path}: {len(old)} -> {len(new)} items"]
+        return [d for i, (a, b) in enumerate(zip(old, new)) for d in _differences(a, b, f"{path}[{i}]")]
+    return [] if old == new else [f"{path}: {old!r} -> {new!r}"]
+
+
 def test_hidden_reference_regenerates_identically(tmp_path):
     out = tmp_path / "hidden_reference.pkl"
     make_hidden_reference.main(["--out", str(out)])
     committed, regenerated = make_hidden_reference.HIDDEN_REFERENCE.read_bytes(), out.read_bytes()
-    if regenerated != committed:
-        old, new = pickle.loads(committed), pickle.loads(regenerated)
-        changed = sorted(name for name in set(old) | set(new)
-                         if pickle.dumps(old.get(name), protocol=4) != pickle.dumps(new.get(name), protocol=4))
-        pytest.fail(f"autograder/hidden_reference.pkl ({len(committed)} bytes) differs from what the master "
-                    f"computes ({len(regenerated)} bytes; cases that changed: {changed}): run `{BUILD_HIDDEN}`",
-                    pytrace=False)
+    differences = _differences(pickle.loads(committed), pickle.loads(regenerated))
+    assert not differences, (f"autograder/hidden_reference.pkl differs from what the master computes "
+                             f"({differences[:5]}): run `{BUILD_HIDDEN}`")
 
 
 # --- nothing secret reaches students ------------------------------------------------------------
