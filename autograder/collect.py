@@ -61,14 +61,14 @@ def find_submissions(location, unpack_dir):
 
 def check(submission, root):
     """The submission (found in the folder ``root``), with ``problem`` set when it cannot be graded."""
-    if submission.problem:
-        return submission
-    problem = ""
+    problem = submission.problem
     if not STUDENT_ID.fullmatch(submission.student_id):
         problem = (f"student id {submission.student_id!r} is not usable as a folder name: use letters, digits "
                    "and _ . @ - only")
     elif _link_in(submission.path, root):
         problem = f"{_link_in(submission.path, root)!r} is a symbolic link: links are never followed"
+    elif problem:
+        pass
     elif not stat.S_ISREG(submission.path.lstat().st_mode):
         problem = "the submission is not a regular file"
     elif submission.path.stat().st_size == 0:
@@ -85,6 +85,8 @@ def check(submission, root):
 def _link_in(path, root):
     """The name of the submission's file or of a folder of it below ``root`` that is a symbolic link,
     if one is: a link could lead the grader to any file it can read."""
+    if not path.is_relative_to(root):
+        return None
     for part in [path, *path.parents]:
         if part == root:
             return None

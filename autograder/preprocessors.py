@@ -366,7 +366,7 @@ class SanitizeSubmission(NbGraderPreprocessor):
             text = cell.source if cell.cell_type == "markdown" else f"```\n{cell.source}\n```"
             cell.source, had_script = sanitize.markdown_as_safe_html(text, cell.get("attachments"))
             cell.pop("attachments", None)
-            if had_script:
+            if had_script or cell.cell_type == "raw" and sanitize.has_script(text):
                 resources.setdefault(REVIEW, []).append(
                     f"cell {index + 1}: its {cell.cell_type} text held script or event handlers (made inert)")
         return cell, resources

@@ -74,7 +74,7 @@ class _ScriptFinder(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         self.found = self.found or tag in self.ACTIVE_TAGS or any(
-            name.startswith("on") or value and re.match(r"\s*(javascript|vbscript|data:text/html)", value, re.I)
+            name.startswith("on") or value and re.search(r"(javascript|vbscript):|data:text/html", value, re.I)
             for name, value in attrs)
 
 
@@ -151,9 +151,11 @@ def clean_outputs(outputs):
         data, cleaned = output.get("data", {}), {}
         for mime, value in data.items():
             text = "".join(value) if isinstance(value, list) else value
-            if not isinstance(text, str):
+            if "javascript" in mime or "widget" in mime:
+                removed.append(f"a {mime} output")
+            elif not isinstance(text, str):
                 continue
-            if mime in SAFE_OUTPUT_TYPES:
+            elif mime in SAFE_OUTPUT_TYPES:
                 cleaned[mime] = text
             elif mime == "text/html":
                 cleaned[mime] = clean_html(text)
@@ -167,8 +169,6 @@ def clean_outputs(outputs):
                 if svg is not None:
                     cleaned[mime] = svg
                 removed += ["SVG with script"] if has_script(text) else []
-            elif "javascript" in mime or "widget" in mime:
-                removed.append(f"a {mime} output")
         if not cleaned:
             continue
         output["data"] = cleaned

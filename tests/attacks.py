@@ -405,6 +405,12 @@ ATTACKS = [
 ]
 
 
+# Items of the submissions folder that are not attacks on the grading but on the grader's reading of
+# the folder (graded in the same batch): links out of it, and file names that are formulas or escapes.
+LINKS = {"eve.ipynb": course.MASTER, "frank/assignment.ipynb": "/etc/passwd"}
+HOSTILE_NAMES = ["=1+1.ipynb", "@SUM(A1).ipynb", "\x1b[2J\x1b[H\x1b[32mALL GRADED OK.ipynb", "mallory\n.ipynb"]
+
+
 def build(attack):
     """The hostile notebook for ``attack``."""
     notebook = nbformat.read(EXAMPLES / f"{attack.base}.ipynb", as_version=4)

@@ -207,8 +207,14 @@ def attack_batch(tmp_path_factory):
             shutil.copyfile(attacks.EXAMPLES / f"{honest}.ipynb", submissions / f"{honest}.ipynb")
         for attack in attacks.ATTACKS:
             nbformat.write(attacks.build(attack), submissions / f"{attack.name}.ipynb")
-        watched = sorted(submissions.iterdir()) + sorted((REPO / "data").iterdir()) + \
-            sorted(attacks.EXAMPLES.iterdir()) + [course.HIDDEN_REFERENCE, course.MASTER]
+        for name, target in attacks.LINKS.items():  # links that lead out of the submissions folder
+            (submissions / name).parent.mkdir(exist_ok=True)
+            (submissions / name).symlink_to(target)
+        for name in attacks.HOSTILE_NAMES:  # file names that are formulas or terminal escapes
+            shutil.copyfile(attacks.EXAMPLES / "alice.ipynb", submissions / name)
+        watched = sorted(p for p in submissions.iterdir() if p.is_file() and not p.is_symlink()) + \
+            sorted((REPO / "data").iterdir()) + sorted(attacks.EXAMPLES.iterdir()) + \
+            [course.HIDDEN_REFERENCE, course.MASTER]
         before = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in watched}
         grader = ClassGrader(folder / "out", workers=2, cell_timeout=30, submission_timeout=240, blas_threads=1)
         rows = grader.write_grades_csv(grader.run(submissions))

@@ -6,6 +6,7 @@ submitted or instructor file changes.
 """
 import json
 import re
+from html.parser import HTMLParser
 
 import nbformat
 import pytest
@@ -20,7 +21,20 @@ from autograder.kernel_launcher import sandbox_available
 HONEST = {"alice": 39, "bob": 26}
 ISSUE_LIST = {"allclose_true", "input_transformer", "always_equal", "fake_checks_module", "sniff_grader",
               "edited_metadata", "duplicated_grade_ids", "fork_bomb", "memory_bomb", "infinite_import",
-              "huge_file", "self_destruct", "read_secrets", "fake_output", "prefilled_json"}
+              "huge_file", "self_destruct", "read_secrets", "fake_output", "prefilled_json",
+              # round 2 (issue 15)
+              "display_hook_score", "script_everywhere", "huge_replies", "output_flood", "leak_hidden",
+              "checker_is_backprop", "pasted_loss", "call_the_handler"}
+# what an attack on a correct notebook must lose (its trick made its own work wrong), and why
+MUST_LOSE = {"checker_is_backprop": {"test_nn_finite_difference_checker": "backpropagation"},
+             "leak_hidden": {"test_flatten_images": "largest error"},
+             "huge_replies": {"test_sigmoid_activation": "more than"}}
+# review reasons that show the grader saw what the attack did (not only words in its code)
+FLAGGED_FOR = {"display_hook_score": "a result was displayed in a test cell",
+               "script_everywhere": "held HTML with script",
+               "huge_replies": "broke the protocol",
+               "call_the_handler": "called the grader's request handler"}
+MB = 1024 * 1024
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -49,6 +63,105 @@ def test_attack_earns_nothing(attack_batch, attack):
         assert row["review"], f"{attack.name} ({attack.description}) is not flagged for review in grades.csv"
     if auto < honest:
         assert row["reason"], f"{attack.name} lost points without a reason in grades.csv"
+
+
+@pytest.mark.parametrize("attack", sorted(MUST_LOSE))
+def test_attack_loses_the_cells_its_trick_breaks(attack_batch, attack):
+    row = attack_batch.rows[attack]
+    for cell, why in MUST_LOSE[attack].items():
+        assert row[cell] == 0, f"{attack}: {cell} should score 0, got {row[cell]}; reasons: {row['reason'][:800]}"
+        assert why in row["reason"], f"{attack}: the reason for {cell} should mention {why!r}: {row['reason'][:800]}"
+
+
+@pytest.mark.parametrize("attack", sorted(FLAGGED_FOR))
+def test_review_flags_what_happened(attack_batch, attack):
+    assert FLAGGED_FOR[attack] in attack_batch.rows[attack]["review"], (
+        f"{attack}: review should say {FLAGGED_FOR[attack]!r}, it says {attack_batch.rows[attack]['review'][:800]!r}")
+
+
+class ActiveContent(HTMLParser):
+    """What in a page could run: script elements (but the feedback template's MathJax), frames, objects,
+    event-handler attributes, javascript: links."""
+
+    def __init__(self):
+        super().__init__()
+        self.found = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        mathjax = tag == "script" and ("mathjax" in (attrs.get("src") or "") or attrs.get("type") == "text/x-mathjax-config")
+        if tag in ("script", "iframe", "object", "embed", "frame") and not mathjax:
+            self.found.append(f"<{tag} {attrs}>")
+        self.found += [f"<{tag} {name}={value!r}>" for name, value in attrs.items()
+                       if name.startswith("on") or value and "javascript:" in value.lower()]
+
+
+def active_content(html):
+    parser = ActiveContent()
+    parser.feed(html)
+    return parser.found
+
+
+def test_no_submission_puts_script_into_feedback(attack_batch):
+    for page in sorted((attack_batch.out / "feedback").glob("*.html")):
+        found = active_content(page.read_text())
+        assert not found, f"{page.name} holds content that runs in a browser: {found[:5]}"
+    notebook = nbformat.read(attack_batch.out / "course" / "autograded" / "script_everywhere" / course.ASSIGNMENT /
+                             f"{course.NOTEBOOK}.ipynb", as_version=4)
+    for cell in notebook.cells:
+        shown = [cell.source] if cell.cell_type != "code" else \
+            [v for o in cell.outputs for k, v in o.get("data", {}).items() if k != "text/plain"]
+        for text in shown:
+            assert not active_content(text if isinstance(text, str) else ""), \
+                f"the autograded notebook, which formgrader renders, holds script: {text[:300]!r}"
+        assert not any("javascript" in k for o in cell.get("outputs", []) for k in o.get("data", {})), \
+            "a JavaScript output reached the autograded notebook"
+
+
+def test_output_is_bounded_and_says_so(attack_batch):
+    autograded = attack_batch.out / "course" / "autograded" / "output_flood" / course.ASSIGNMENT / f"{course.NOTEBOOK}.ipynb"
+    feedback = attack_batch.out / "feedback" / "output_flood.html"
+    assert autograded.stat().st_size < 12 * MB and feedback.stat().st_size < 12 * MB, (
+        f"300 MB of output should be cut to the grader's bounds; the autograded notebook has "
+        f"{autograded.stat().st_size / MB:.0f} MB, the feedback {feedback.stat().st_size / MB:.0f} MB")
+    assert "[output truncated" in feedback.read_text(), "the feedback should say where output was cut"
+
+
+def test_no_hidden_answer_or_helper_reaches_feedback(attack_batch, hidden_cases):
+    page = attack_batch.out / "feedback" / "leak_hidden.html"
+    text = page.read_text()
+    assert "LEAKED" in text, "the leak_hidden attack should print what it saved"
+    assert "np.sin(x)" not in text and "def sine_weighted" not in text, \
+        "the source of a hidden test's helper reached the kernel and the feedback"
+    expected = hidden_cases["flatten_images"][0]["flat"]
+    shown = [repr(float(v))[:12] for v in expected.ravel()[:50] if repr(float(v))[:12] in text]
+    assert not shown, f"hidden expected values reached the feedback: {shown[:5]}"
+    assert "expected:" not in attack_batch.rows["leak_hidden"]["reason"], attack_batch.rows["leak_hidden"]["reason"]
+
+
+def test_links_and_hostile_names_are_error_rows(attack_batch):
+    rows = attack_batch.rows
+    for student in ["eve", "frank"]:
+        assert rows[student]["status"] == "error" and "symbolic link" in rows[student]["reason"], rows[student]
+    csv_text = (attack_batch.out / "grades.csv").read_text()
+    assert "root:" not in csv_text, "a linked file's text reached grades.csv"
+    for name in attacks.HOSTILE_NAMES:
+        student = name.removesuffix(".ipynb")
+        assert rows[student]["status"] == "error", f"{student!r} should be refused, got {rows[student]}"
+    import csv as csv_module
+    with open(attack_batch.out / "grades.csv", newline="") as file:
+        fields = [field for row in csv_module.reader(file) for field in row]
+    formulas = [f for f in fields if f[:1] in ("=", "+", "@", "\t", "\r") or f.startswith("-") and not _number(f)]
+    assert not formulas, f"grades.csv fields a spreadsheet would run: {formulas[:5]}"
+    assert not any(ord(c) < 32 and c not in "\r\n" for c in csv_text), "control characters in grades.csv"
+
+
+def _number(text):
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
 
 
 def test_honest_students_are_untouched(attack_batch):

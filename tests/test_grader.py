@@ -2,6 +2,7 @@
 import csv
 import hashlib
 import json
+import os
 import re
 import shutil
 import signal
@@ -195,13 +196,48 @@ def test_canvas_and_gradescope_zips_name_students(tmp_path):
     assert found == {"a123": ("Alice Smith", "")}, found
 
 
-def test_zip_with_unsafe_paths_is_refused(tmp_path):
+def test_an_unsafe_zip_entry_is_its_own_error_row(tmp_path):
     import zipfile
     archive = tmp_path / "evil.zip"
     with zipfile.ZipFile(archive, "w") as z:
-        z.writestr("../../escape.ipynb", "{}")
-    with pytest.raises(ValueError, match="unsafe path"):
-        collect.find_submissions(archive, tmp_path / "unpacked")
+        z.writestr("submission_2/../../../../tmp/x.ipynb", "{}")
+        z.writestr("/etc/cron.d/y.ipynb", "{}")
+        z.write(EXAMPLES / "alice.ipynb", "alice.ipynb")
+    found = {s.student_id: s.problem for s in collect.find_submissions(archive, tmp_path / "unpacked")}
+    assert found["alice"] == "", f"the safe entry should still be graded: {found}"
+    refused = [problem for student, problem in found.items() if student != "alice"]
+    assert len(refused) == 2 and all("unsafe path" in p for p in refused), found
+    assert not (tmp_path / "x.ipynb").exists() and not Path("/tmp/x.ipynb").exists()
+
+
+def test_links_are_never_followed(tmp_path):
+    (tmp_path / "eve.ipynb").symlink_to(course.MASTER)
+    (tmp_path / "frank").mkdir()
+    (tmp_path / "frank" / "assignment.ipynb").symlink_to("/etc/passwd")
+    (tmp_path / "gus").symlink_to(EXAMPLES, target_is_directory=True)
+    os.mkfifo(tmp_path / "hal.ipynb")  # reading it would block forever
+    found = {s.student_id: s.problem for s in collect.find_submissions(tmp_path, tmp_path / "unpacked")}
+    for student in ["eve", "frank", "gus"]:
+        assert "symbolic link" in found[student], found
+    assert "not a regular file" in found["hal"], found
+
+
+def test_ids_must_match_whole(tmp_path):
+    shutil.copyfile(EXAMPLES / "alice.ipynb", tmp_path / "mallory\n.ipynb")
+    (found,) = collect.find_submissions(tmp_path, tmp_path / "unpacked")
+    assert "not usable as a folder name" in found.problem, found
+
+
+def test_csv_fields_are_never_formulas_and_names_never_escape_to_the_terminal(capsys):
+    from autograder.grade import print_summary, spreadsheet_safe
+
+    assert [spreadsheet_safe(v) for v in ["=1+1", "+1", "-2+3", "@SUM(A1)", "\tx", "ok", 3, -2.5]] == \
+        ["'=1+1", "'+1", "'-2+3", "'@SUM(A1)", "x", "ok", 3, -2.5]
+    assert spreadsheet_safe("a\x1b[2Jb\nc") == "a[2Jb c"
+    print_summary([{"student": "\x1b[2J\x1b[H\x1b[32mALL GRADED OK", "status": "error", "auto_score": "",
+                    "auto_max": 39, "review": "", "reason": "bad \x1b[31m name"}], Path("out"))
+    printed = capsys.readouterr().out
+    assert "\x1b" not in printed and "\\x1b[2J" in printed, printed
 
 
 def test_infinite_loop_and_memory_bomb_cost_only_their_cells(tmp_path):
@@ -246,3 +282,87 @@ def test_interrupted_run_resumes_without_regrading(tmp_path):
     assert {r["auto_score"] for r in rows.values()} == {str(AUTOGRADED_MAX)}, rows
     with Gradebook(f"sqlite:///{out / 'course' / 'gradebook.db'}", course_id="hw2") as gb:
         assert sorted(s.id for s in gb.students) == [f"s{i}" for i in range(4)]
+
+
+def _children(pid):
+    """Processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            pass
+    return found
+
+
+def _alive(pid):
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_killed_run_leaves_no_process_and_resumes(tmp_path):
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for i in range(4):
+        shutil.copyfile(EXAMPLES / "alice.ipynb", folder / f"s{i}.ipynb")
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "autograder.grade", str(folder), "--out", str(out),
+                                "--workers", "2", "--blas-threads", "1"], cwd=course.REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    running = out / "work" / "running"
+    deadline = time.monotonic() + 300
+    while not (running.is_dir() and len(list(running.glob("*.pid"))) == 2) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    workers = [int(p.read_text()) for p in running.glob("*.pid")]
+    helpers = [pid for child in _children(process.pid) for pid in [child, *_children(child)]]  # forkserver, workers
+    assert len(workers) == 2, "the run should have two workers grading"
+    process.kill()  # as an out-of-memory kill or a closed laptop would
+    process.wait()
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in workers + helpers) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    left = [pid for pid in workers + helpers if _alive(pid)]
+    assert not left, f"processes of the killed run are still alive after 30 s: {left}"
+    rows, _ = grade(folder, out, "--workers", "2")
+    assert {r["auto_score"] for r in rows.values()} == {str(AUTOGRADED_MAX)}, rows
+
+
+def test_a_crash_is_charged_only_to_the_submission_that_causes_it(tmp_path):
+    """A worker dies (as when out of memory) whenever it grades "victim": the students graded beside it
+    are graded again, alone, and keep their points; victim gets an error row saying so."""
+    import threading
+
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for name in ["s0", "s1", "victim"]:
+        shutil.copyfile(EXAMPLES / "alice.ipynb", folder / f"{name}.ipynb")
+    out = tmp_path / "out"
+    pid_file = out / "work" / "running" / "victim.pid"
+    stop, kills = threading.Event(), []
+
+    def kill_victims_worker():
+        while not stop.is_set():
+            try:
+                pid = int(pid_file.read_text())
+                if pid not in kills:
+                    time.sleep(1)  # let it start its kernel
+                    os.kill(pid, signal.SIGKILL)
+                    kills.append(pid)
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.1)
+
+    watcher = threading.Thread(target=kill_victims_worker, daemon=True)
+    watcher.start()
+    try:
+        rows, _ = grade(folder, out, "--workers", "2")
+    finally:
+        stop.set()
+    assert len(kills) == 2, f"victim's worker should have been killed twice (in the pool, then alone): {kills}"
+    assert (rows["victim"]["status"], rows["victim"]["auto_score"]) == ("error", "0") and \
+        "died while grading this submission alone" in rows["victim"]["reason"], rows["victim"]
+    for student in ["s0", "s1"]:
+        assert (rows[student]["status"], rows[student]["auto_score"]) == ("graded", str(AUTOGRADED_MAX)), rows[student]

@@ -102,3 +102,41 @@ def test_the_grader_never_writes_through_a_planted_link(kernel, tmp_path):
     with pytest.raises(FileExistsError):
         function(np.zeros((300, 300)))
     assert victim.read_bytes() == b"precious", "Kernel wrote a request through a link the kernel planted"
+
+
+def _graded(grade_id, public, hidden):
+    return new_code_cell(f"{public}\n### BEGIN HIDDEN TESTS\n{hidden}\n### END HIDDEN TESTS\n",
+                         metadata={"nbgrader": {"grade": True, "grade_id": grade_id, "points": 1, "solution": False,
+                                                "locked": True, "schema_version": 3}})
+
+
+def test_only_the_graders_verdict_scores_a_test_cell(tmp_path):
+    """A test cell passes when its public part ran without error and its hidden part passed in the
+    grader; what the kernel displays decides nothing; a grader's function called from student code runs
+    in the grader (its source never reaches the kernel)."""
+    from autograder.grade_one import run_as_grader
+
+    notebook = new_notebook(cells=[
+        new_code_cell("import inspect\n\ndef double(x):\n    return 2 * x\n\ndef apply(f, x):\n    return f(x)\n\n"
+                      "def describe(f):\n    try:\n        return inspect.getsource(f)\n    except (OSError, TypeError):\n"
+                      "        return repr(f)"),
+        _graded("passes", "assert double(1) == 2", "check_number('double', 'double(2)', double(2), 4, 4)"),
+        _graded("displays_ok", "import sys\ngetattr(sys, 'displayhook')('ok')\nraise NotImplementedError()",
+                "check_number('double', 'double(2)', double(2), 4, 4)"),
+        _graded("hidden_fails", "assert double(1) == 2", "check_number('double', 'double(3)', double(3), 7, 7)"),
+        _graded("calls_back", "assert apply(abs, -1) == 1",
+                "calls = []\ndef triple(x):\n    calls.append(x)\n    return 3 * x\n"
+                "check_number('apply', 'apply(triple, 2.0)', apply(triple, 2.0), 6, 6)\nassert calls == [2.0]"),
+        _graded("source_hidden", "pass", "def secret(x):\n    return x\n"
+                "seen = describe(secret)\nassert 'secret' not in seen and 'grader_function' in seen, seen")])
+    _, verdicts, review = run_as_grader(notebook, tmp_path, cell_timeout=60)
+    assert verdicts == {"passes": True, "displays_ok": False, "hidden_fails": False, "calls_back": True,
+                        "source_hidden": True}, verdicts
+    assert any("displayed in a test cell" in reason for reason in review), review
+
+
+def test_replies_are_bounded_before_they_are_parsed(kernel):
+    kernel.source("def huge():\n    return [[] for _ in range(3_000_000)]")
+    with pytest.raises(KernelError, match="more than"):
+        kernel.fetch("huge")()
+    assert kernel.protocol_errors, "a reply over the bounds should be recorded for review"
