@@ -57,6 +57,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", nargs="?", choices=["all", "student", "hidden", "solution", "examples"], default="all")
     what = parser.parse_args(argv).what
+    course.check_master()
     if what in ("all", "hidden"):
         make_hidden_reference.main([])
     if what in ("all", "student"):

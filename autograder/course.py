@@ -45,6 +45,23 @@ def grade_ids_in_order(master=MASTER):
     return [c.metadata["nbgrader"]["grade_id"] for c in cells if "grade_id" in c.metadata.get("nbgrader", {})]
 
 
+class MasterError(ValueError):
+    """The master notebook cannot be graded as it is; the message says what to change."""
+
+
+def check_master(master=MASTER):
+    """Raise MasterError unless every autograded test cell of the master has a hidden part: a test
+    cell scores only when its hidden part passes in the grader (nothing the kernel shows counts)."""
+    from autograder.hidden_tests import split
+
+    cells = nbformat.read(master, as_version=4).cells
+    without = [c.metadata["nbgrader"]["grade_id"] for c in cells
+               if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade") and not split(c.source)[1].strip()]
+    if without:
+        raise MasterError(f"{master.name}: these test cells have no hidden tests (### BEGIN HIDDEN TESTS ... "
+                          f"### END HIDDEN TESTS), so the grader cannot score them: {', '.join(without)}")
+
+
 def without_hidden_tests(notebook):
     """A copy of ``notebook`` whose test cells keep only their public part (what runs in a kernel)."""
     from autograder.hidden_tests import split

@@ -110,6 +110,7 @@ class ClassGrader:
 
     def prepare(self):
         """The class course and the template that private courses copy (made once, then reused)."""
+        course.check_master()
         if not (self.template / "gradebook.db").exists():
             course.generate_release(self.template)
         if not (self.course_root / "source").exists() or not self._assignment_in_gradebook():

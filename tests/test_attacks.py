@@ -228,11 +228,13 @@ def test_correct_work_is_never_flagged(name, released_course, tmp_path):
     assert review.review_reasons(path, released) == [], f"{name} is honest work but was flagged"
 
 
-def test_every_graded_cell_is_decided_outside_the_kernel(master_notebook):
-    """A test cell's points never rest on code run in the student's kernel alone (SECURITY.md)."""
-    from autograder.hidden_tests import split
-
-    graded = [c for c in master_notebook.cells
-              if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
-    without = [c.metadata.nbgrader["grade_id"] for c in graded if not split(c.source)[1].strip()]
-    assert graded and not without, f"graded cells without hidden tests (run outside the kernel): {without}"
+def test_every_graded_cell_is_decided_outside_the_kernel(tmp_path):
+    """A test cell's points never rest on code run in the student's kernel alone (SECURITY.md): the
+    master has a hidden part in every test cell, and a master without one is refused."""
+    course.check_master()
+    master = nbformat.read(course.MASTER, as_version=4)
+    cell = next(c for c in master.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_relu_activation")
+    cell.source = cell.source.split("### BEGIN HIDDEN TESTS")[0]
+    nbformat.write(master, tmp_path / "master.ipynb")
+    with pytest.raises(course.MasterError, match="test_relu_activation"):
+        course.check_master(tmp_path / "master.ipynb")

@@ -8,13 +8,15 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import warnings
 from contextlib import contextmanager
 
 import nbformat
 import pytest
 
-from autograder import course
+import attacks
+from autograder import course, formgrade
 from browser import REPO, artifacts, chromium, jupyter_lab
 
 EXECUTED_SOLUTION = REPO / "solutions" / "solution_executed.ipynb"
@@ -43,11 +45,12 @@ def one_blas_thread(monkeypatch):
 
 
 @contextmanager
-def browser_on(root, tmp_path, name):
-    """A page of a fresh Chromium on a JupyterLab serving ``root``; a failure leaves ``<name>-failure.png``."""
+def browser_on(root, tmp_path, name, options=()):
+    """A page of a fresh Chromium on a JupyterLab serving ``root`` (more server ``options``); a failure
+    leaves ``<name>-failure.png``."""
     failure = artifacts() / f"{name}-failure.png"
     failure.unlink(missing_ok=True)
-    with jupyter_lab(root, tmp_path / "lab") as lab, chromium(tmp_path / "chromium") as browser:
+    with jupyter_lab(root, tmp_path / "lab", options) as lab, chromium(tmp_path / "chromium") as browser:
         page = browser.new_page()
         page.set_default_timeout(180_000)  # a busy 2-core machine
         try:
@@ -203,33 +206,45 @@ def manual_score(db, grade_id, student):
             return gradebook.find_grade(grade_id, course.NOTEBOOK, course.ASSIGNMENT, student).manual_score
 
 
-def test_grader_scores_a_written_answer_in_the_formgrader(tmp_path):
+def grade_one_student(tmp_path, student, notebook):
+    """Grade ``notebook`` as ``student`` with the real command; return the class course's folder."""
     submissions, out = tmp_path / "submissions", tmp_path / "out"
     submissions.mkdir()
-    shutil.copyfile(REPO / "examples" / "submissions" / "alice.ipynb", submissions / "alice.ipynb")
+    nbformat.write(notebook, submissions / f"{student}.ipynb")
     graded = subprocess.run([sys.executable, "-m", "autograder.grade", str(submissions), "--out", str(out),
                              "--blas-threads", "1"], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert graded.returncode == 0, \
-        f"grading alice should succeed, exit {graded.returncode}:\n{graded.stdout}\n{graded.stderr}"
+        f"grading {student} should succeed, exit {graded.returncode}:\n{graded.stdout}\n{graded.stderr}"
+    return out
+
+
+def open_in_formgrader(lab, page, student):
+    """Formgrader's page of ``student``'s notebook, reached as a grader does, by its menus."""
+    page.goto(lab.url("formgrader"))
+    page.get_by_role("link", name="Manual Grading").first.click()
+    page.get_by_role("link", name=course.ASSIGNMENT, exact=True).click()
+    page.get_by_role("link", name=course.NOTEBOOK, exact=True).click()
+    page.wait_for_selector("a.name-shown", state="attached")  # the submissions table has loaded
+    page.get_by_role("button", name="Show All Names").click()
+    page.get_by_role("link", name=student, exact=True).click()
+    page.wait_for_selector("input.score#answer_sigmoid_stability")
+    page.wait_for_load_state("networkidle")
+
+
+def test_grader_scores_a_written_answer_in_the_formgrader(tmp_path):
+    submitted = nbformat.read(REPO / "examples" / "submissions" / "alice.ipynb", as_version=4)
+    out = grade_one_student(tmp_path, "alice", submitted)
     root = out / "course"
     autograded = nbformat.read(root / "autograded" / "alice" / course.ASSIGNMENT / f"{course.NOTEBOOK}.ipynb", 4)
     with_plots = sorted(f"cell-id={cell.id}" for cell in autograded.cells
                         if any("image/png" in output.get("data", {}) for output in cell.get("outputs", [])))
     manual = [cell for cell in autograded.cells if cell.cell_type == "markdown"  # written answers and plot tasks
               and (cell.metadata.get("nbgrader", {}).get("grade") or cell.metadata.get("nbgrader", {}).get("task"))]
-    answers = {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in manual  # what the student wrote
-               if cell.metadata["nbgrader"].get("solution")}
+    answers = {cell.metadata["nbgrader"]["grade_id"]: cell.source for cell in submitted.cells  # what alice wrote
+               if cell.metadata.get("nbgrader", {}).get("solution") and cell.cell_type == "markdown"}
 
-    with browser_on(root, tmp_path, "formgrader") as (lab, page):
-        page.goto(lab.url("formgrader"))
-        page.get_by_role("link", name="Manual Grading").first.click()
-        page.get_by_role("link", name=course.ASSIGNMENT, exact=True).click()
-        page.get_by_role("link", name=course.NOTEBOOK, exact=True).click()
-        page.wait_for_selector("a.name-shown", state="attached")  # the submissions table has loaded
-        page.get_by_role("button", name="Show All Names").click()
-        page.get_by_role("link", name="alice", exact=True).click()
-        page.wait_for_selector("input.score#answer_sigmoid_stability")
-        page.wait_for_load_state("networkidle")
+    with browser_on(root, tmp_path, "formgrader", formgrade.SERVER_OPTIONS) as (lab, page):
+        open_in_formgrader(lab, page, "alice")
         shown_plots = page.evaluate("() => [...document.querySelectorAll('.cell img')]"
                                     ".filter(img => img.naturalWidth > 0 && img.getBoundingClientRect().width > 0)"
                                     ".map(img => img.closest('.cell').id)")
@@ -260,3 +275,35 @@ def test_grader_scores_a_written_answer_in_the_formgrader(tmp_path):
     stored = manual_score(root / "gradebook.db", "answer_sigmoid_stability", "alice")
     assert stored == 2, \
         f"the gradebook should store the manual score 2 for answer_sigmoid_stability, it holds {stored!r}"
+
+
+RAN = "() => Object.keys(window).filter(name => name.startsWith('XSS_'))"
+
+
+def test_script_in_a_submission_runs_neither_in_formgrader_nor_in_feedback(tmp_path):
+    """The attack bank's script_everywhere (script in every kind of output, in a written answer, in a
+    markdown and a raw cell): formgrader shows the submission with the grader's token and runs none of
+    it, nor does its feedback page; the server offers no terminal."""
+    attack = next(a for a in attacks.ATTACKS if a.name == "script_everywhere")
+    out = grade_one_student(tmp_path, "mallory", attacks.build(attack))
+    dialogs = []
+    with browser_on(out / "course", tmp_path, "formgrader-script", formgrade.SERVER_OPTIONS) as (lab, page):
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        open_in_formgrader(lab, page, "mallory")
+        page.wait_for_timeout(1000)  # onerror and onload handlers run as images and frames load
+        page.screenshot(path=artifacts() / "formgrader-script.png")
+        assert page.evaluate(RAN) == [] and not dialogs, \
+            f"script from the submission ran in formgrader: {page.evaluate(RAN)} {dialogs}"
+        assert "window.XSS_ANSWER2=1" in page.inner_text("body"), \
+            "the written answer's script should be shown as text for the grader to see"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            lab.api("terminals")
+        assert refused.value.code == 404, f"the grading server should offer no terminals, /api/terminals: " \
+                                          f"{refused.value.code}"
+        feedback = page.context.new_page()
+        feedback.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+        feedback.goto((out / "feedback" / "mallory.html").as_uri())
+        feedback.wait_for_load_state("load")
+        feedback.wait_for_timeout(1000)
+        assert feedback.evaluate(RAN) == [] and not dialogs, \
+            f"script from the submission ran in its feedback page: {feedback.evaluate(RAN)} {dialogs}"

@@ -13,7 +13,8 @@ ENVIRONMENT = REPO / "environment.yml"
 NOT_PACKAGES = {"python", "pip"}  # conda-only entries of environment.yml
 # distribution name -> module to import, where they differ
 MODULES = {"pyyaml": "yaml", "pytest-xdist": "xdist", "jupyterlab": "jupyterlab", "notebook": "notebook",
-           "scikit-learn": "sklearn", "pillow": "PIL", "ipython": "IPython", "beautifulsoup4": "bs4"}
+           "scikit-learn": "sklearn", "pillow": "PIL", "ipython": "IPython", "beautifulsoup4": "bs4",
+           "pyzmq": "zmq"}
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(.*?)\s*$")
 
 
