@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 _withhold = False  # True while the grader runs hidden tests: messages never show expected values
+TRAINED_ACCURACY = 0.97  # the test accuracy training must reach, in the public and the hidden checks alike
 
 # Hints for errors raised inside student code, keyed by a fragment of the error message.
 _ERROR_HINTS = {

@@ -15,6 +15,14 @@ kernel's sockets), small ones inline; the code that answers in the kernel is def
 Objects that come back from a call keep a handle to the original in the kernel: passing them back
 (the caches from forward_pass to backward_pass) passes the student's own object. Arrays given to a
 call are copied back after it, so the checks see it when student code changed its arguments.
+
+A function of the hidden tests handed to student code (the function a finite-difference checker
+differentiates, activations) stays here: the kernel gets a stand-in that sends its arguments back
+over the kernel's stdin channel while the grader's request runs (``Kernel.answer``), so the hidden
+tests' code never reaches the kernel. Everything the kernel sends is refused before parsing when it
+is larger, holds more objects or is nested deeper than the kernel side ever sends, and the values of
+a cell's calls are released after it. Besides the fixed cases of the hidden reference, every
+submission gets cases drawn for it (``HiddenCases``); the checks' messages show no expected value.
 """
 import base64
 import builtins

@@ -130,7 +130,10 @@ class ResilientExecute(Execute):
         cell_room = MAX_CELL_OUTPUT_BYTES - self._output_bytes.get(key, 0)
         total_room = MAX_SUBMISSION_OUTPUT_BYTES - self._output_bytes.get("all", 0)
         room = max(0, min(cell_room, total_room))
-        if out.output_type == "error":  # always kept (an error decides a verdict), shortened if need be
+        if out.output_type == "error":  # kept (an error decides a verdict), shortened; a few per cell
+            if sum(o.output_type == "error" for o in outs) > 3:
+                outs.pop()
+                return None
             out.evalue = out.get("evalue", "")[:2000]
             out.traceback = [line[:2000] for line in out.get("traceback", [])[-10:]]
             return out

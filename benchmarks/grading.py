@@ -4,7 +4,8 @@
 
 K copies of one correct submission (examples/submissions/alice.ipynb) are graded four ways, each
 from a fresh course: stock nbgrader (`nbgrader autograde` then `nbgrader generate_feedback`, one
-process, sequential), this kit with 1 worker (whose kernel gets all the cores' BLAS threads), the
+process, sequential; the hidden tests need the grader's process, so in stock nbgrader's kernel they
+stop at once and it runs the public checks only), this kit with 1 worker (whose kernel gets all the cores' BLAS threads), the
 same with one BLAS thread, and this kit with N workers (default: the cores; one BLAS thread each).
 The four take turns, R rounds, so that a slow spell of a shared machine hits all of them; prints
 the median seconds per submission of each and the ratios of the medians.
