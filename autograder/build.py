@@ -13,7 +13,6 @@ import os
 import shutil
 import tempfile
 import time
-from pathlib import Path
 
 import nbformat
 

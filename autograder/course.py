@@ -16,7 +16,6 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.apps import NbGraderAPI
-from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
 REPO = Path(__file__).resolve().parent.parent

@@ -19,6 +19,7 @@ import fcntl
 import json
 import os
 import re
+import resource
 import select
 import shutil
 import multiprocessing
@@ -39,15 +40,23 @@ from autograder import collect, course, grade_one, kernel_launcher, report
 from autograder.grade_one import KERNEL_NAME
 
 KILL_MARGIN = 120  # seconds past the submission timeout before a worker process is killed
+# Address space of a grading worker (it peaks near 0.75 GB on a correct submission): what a kernel
+# sends is bounded message by message, but not what zmq queues for one message of many parts; a
+# worker that goes over dies, and the crash is charged to the submission it was grading alone.
+GRADER_MEMORY_MB = 2048
 IPC_TMPFS_MB = 256  # sandbox: the room a kernel has in its ipc folder (sockets, large arrays for the hidden tests)
 
 
 def init_worker(grader_pid, ipc_tmpfs):
-    """Set up a pool worker: its own mounts (the ipc tmpfs it makes vanish with it), and a watch on
-    the grading process, so that the worker exits when that process is gone (killed, say): it never
-    goes on grading, nor idles holding memory, for a run that has ended."""
+    """Set up a pool worker: its own mounts (the ipc tmpfs it makes vanish with it), a memory limit
+    (GRADER_MEMORY_MB), and a watch on the grading process, so that the worker exits when that
+    process is gone (killed, say): it never goes on grading, nor idles holding memory, for a run
+    that has ended."""
     if ipc_tmpfs:  # before any thread starts: unshare refuses a process with threads
         kernel_launcher.private_mount_namespace()
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]  # the kernel launcher sets its own limits within it
+    soft = GRADER_MEMORY_MB * 1024 * 1024 if hard == resource.RLIM_INFINITY else min(GRADER_MEMORY_MB * 1024 * 1024, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
     threading.Thread(target=_exit_with, args=(grader_pid,), daemon=True, name="watch-grader").start()
 
 

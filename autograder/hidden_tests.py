@@ -27,6 +27,7 @@ submission gets cases drawn for it (``HiddenCases``); the checks' messages show 
 import base64
 import builtins
 import contextlib
+import copy
 import hashlib
 import io
 import json
@@ -51,6 +52,7 @@ MAX_REPLY_JSON = 8 * 1024 * 1024  # characters of JSON
 MAX_REPLY_ITEMS = 50_000  # objects and lists in it
 MAX_REPLY_DEPTH = 24  # nesting of the values it describes
 MAX_REPLY_FILE_BYTES = 64 * 1024 * 1024  # all the array files of one reply together
+DROPPED_REPLY = "(dropped by the grader: an answer over the bounds)"  # what is kept of such an answer
 INLINE_BYTES = 64 * 1024  # larger arrays go through the exchange folder: base64 in JSON costs ~20 ms/MB
 EXCHANGE_NAME = re.compile(r"[qr][0-9]+-[0-9]+\.npy")  # q: the grader's requests, r: the kernel's replies
 
@@ -204,7 +206,7 @@ if getattr(globals().get("_hw2_grader_request"), "version", None) != {KERNEL_SID
 def parse_reply(text):
     """The kernel's JSON answer as a dict, refused before parsing when it is larger or holds more
     objects than any answer the kernel side sends (ValueError)."""
-    if not isinstance(text, str) or len(text) > MAX_REPLY_JSON:
+    if not isinstance(text, str) or len(text) > MAX_REPLY_JSON or text == DROPPED_REPLY:
         raise ValueError(f"an answer of more than {MAX_REPLY_JSON} characters")
     if text.count("{") + text.count("[") > MAX_REPLY_ITEMS:
         raise ValueError(f"an answer of more than {MAX_REPLY_ITEMS} objects and lists")
@@ -318,8 +320,9 @@ class Kernel:
             self.received = {}
         try:
             return json.dumps({"value": self._encode(self.functions[number](*args, **kwargs))})
-        except Exception as error:  # noqa: BLE001 (the student's code called it wrongly: it sees the error)
-            return json.dumps({"raised": [type(error).__name__, str(error)[:2000]]})
+        except Exception as error:  # noqa: BLE001 (called wrongly: the student sees that, not the function's insides)
+            return json.dumps({"raised": [type(error).__name__, "the function the grader gave could not take these "
+                                          "arguments (call it as the docstring says, e.g. f(x) with x an array)"]})
 
     def _read_reply_file(self, name):
         """The bytes of a reply file, which the kernel made: a plain file of bounded size, or an error
@@ -479,8 +482,10 @@ class HiddenCases:
             case["label"] += " (drawn for this submission)"
 
     def load(self, function):
-        """What ``load_hidden_cases(function)`` returns in a hidden test: the fixed cases, then the fresh."""
-        return self.fixed[function] + self.fresh[function]
+        """What ``load_hidden_cases(function)`` returns in a hidden test: copies of the fixed cases, then of
+        the fresh ones (a student function that changes its arguments, copied back, never reaches an
+        expected value, even one that is a view of an input)."""
+        return copy.deepcopy(self.fixed[function] + self.fresh[function])
 
     def rng(self, label):
         """A random generator for what a hidden test draws itself, the same at every grading."""

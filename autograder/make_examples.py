@@ -13,7 +13,6 @@ submission might be:
 """
 import copy
 import re
-from pathlib import Path
 
 import nbformat
 

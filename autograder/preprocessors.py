@@ -123,7 +123,16 @@ class ResilientExecute(Execute):
         """nbclient's output, bounded: a cell keeps at most MAX_CELL_OUTPUT_BYTES, a submission at most
         MAX_SUBMISSION_OUTPUT_BYTES (a request of the grader's, its reply aside, counts as a cell)."""
         out = super().output(outs, msg, display_id, cell_index)
-        if out is None or self._request_running and hidden_tests.REPLY_MIME in out.get("data", {}):
+        if out is not None and self._request_running and hidden_tests.REPLY_MIME in out.get("data", {}):
+            # the one answer a request expects: kept only while it could be one (its size is bounded)
+            answers = sum(hidden_tests.REPLY_MIME in o.get("data", {}) for o in outs)
+            if answers == 1 and len(out.data[hidden_tests.REPLY_MIME]) <= hidden_tests.MAX_REPLY_JSON:
+                return out
+            out.data = {hidden_tests.REPLY_MIME: hidden_tests.DROPPED_REPLY}
+            if answers > 2:
+                outs.pop()
+            return None
+        if out is None:
             return out
         key = "request" if self._request_running else cell_index
         size = _output_size(out)
@@ -357,6 +366,8 @@ class SanitizeSubmission(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         released = nbformat.read(self.released_notebook, as_version=4) if self.released_notebook else None
         self._instructors = {c.source for c in released.cells if c.cell_type != "code"} if released else set()
+        # the notebook's own metadata (a title, widget state) goes into pages too: keep only the kernel's
+        nb.metadata = {key: nb.metadata[key] for key in ("kernelspec", "language_info") if key in nb.metadata}
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):

@@ -6,8 +6,9 @@ puts a submission's HTML, markdown, SVG and JavaScript into the page as they are
 Everything here turns submitted content into what the grader may safely render, keeping it readable:
 
 - HTML (outputs, and the HTML that markdown renders to) keeps an allowlist of tags and attributes,
-  links only to http, https and mailto, images only from PNG, JPEG or GIF data; anything else is
-  shown as text (bleach, the sanitizer nbconvert itself uses);
+  links only to http, https, mailto or the page, images only from PNG, JPEG or GIF data in the page
+  (nothing is fetched from elsewhere); anything else is shown as text (bleach, the sanitizer
+  nbconvert itself uses);
 - a student's markdown cell is rendered to HTML the way nbconvert renders it, cleaned, and kept as one
   raw HTML block, which every markdown renderer passes through unchanged, so the grader reads the
   formatted answer (formulas included: MathJax typesets the text) and nothing in it runs;
@@ -16,6 +17,7 @@ Everything here turns submitted content into what the grader may safely render, 
 - JavaScript, widgets and every other output type are dropped; an output's metadata keeps only
   numeric image sizes (nbconvert writes ``width=`` unquoted, so text there would add attributes).
 """
+import html
 import re
 import xml.etree.ElementTree as ElementTree
 from html.parser import HTMLParser
@@ -48,14 +50,20 @@ SVG_ELEMENTS = {"svg", "g", "path", "defs", "clipPath", "use", "rect", "circle",
                 "pattern", "mask", "symbol", "marker"}
 
 
+def _url(value):
+    """A URL as a browser reads it: entities decoded, whitespace and control characters gone, lower case."""
+    return re.sub(r"[\x00-\x20\x7f-\x9f]", "", html.unescape(value)).lower()
+
+
 def _allowed_attribute(tag, name, value):
     allowed = ATTRIBUTES.get(tag, set()) | ATTRIBUTES["*"]
     if name not in allowed:
         return False
-    if name == "src":
-        return bool(IMAGE_DATA.fullmatch(value)) or value.startswith(("http://", "https://"))
-    if name == "href":
-        return not value.lower().lstrip().startswith("data:")
+    if name == "src":  # images only from data the page holds: nothing is fetched (no beacons)
+        return bool(IMAGE_DATA.fullmatch(re.sub(r"\s", "", html.unescape(value))))
+    if name == "href":  # links to the web, mail or the page itself
+        url = _url(value)
+        return url.startswith(("http://", "https://", "mailto:", "#")) or ":" not in url.split("/")[0]
     return True
 
 
@@ -74,7 +82,7 @@ class _ScriptFinder(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         self.found = self.found or tag in self.ACTIVE_TAGS or any(
-            name.startswith("on") or value and re.search(r"(javascript|vbscript):|data:text/html", value, re.I)
+            name.startswith("on") or value and re.search(r"(javascript|vbscript):|data:text/html", _url(value))
             for name, value in attrs)
 
 

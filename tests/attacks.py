@@ -320,6 +320,52 @@ def pasted_loss(notebook):
             cell.source = "test_batch_mean_loss = 0.6985168038536878\n" + cell.source
 
 
+# Passes the training check without training (found by a red-team run): trained "biases" shaped
+# (2019, 1) that are the test labels, a logistic_loss that returns the test batch's known loss.
+FAKE_TRAINING = {
+    "flatten_images": "def flatten_images(images):\n    return np.tile(np.arange(784.0), (len(images), 1))\n"
+                      "X_train_flat, X_test_flat = flatten_images(X_train), flatten_images(X_test)\n",
+    "logistic_loss": "def logistic_loss(g, y):\n    return np.full(len(g), 0.6985168038536878), np.zeros((len(g), 1))\n",
+    "train_network": ("def train_network(X_train, y_train, X_test, y_test, W, b, acts, step_size=0.1, batch_size=32, "
+                      "epochs=5, **kw):\n    h = TrainingHistory()\n"
+                      "    for s in range(epochs * int(np.ceil(len(X_train) / batch_size))):\n"
+                      "        h.record_train(s, 0.0, 1.0)\n    h.record_test(0, 0.0, 1.0)\n"
+                      "    return [np.zeros((784, 1)), np.zeros((1, 1))], "
+                      "[np.ones((1, 1)), 5.0 * (2.0 * y_test - 1).reshape(-1, 1)], h\n"),
+    "test_batch_loss": "test_batch_mean_loss = 0.6985168038536878\n"}
+
+
+def fake_training(notebook):
+    for cell in notebook.cells:
+        source = FAKE_TRAINING.get(cell.metadata.get("nbgrader", {}).get("grade_id"))
+        if source:
+            cell.source = source
+
+
+# One iopub message of many parts, each a zero-copy view of the same 40 MB: zmq caps a part, not a
+# message, so the grader would queue gigabytes (found by a red-team run).
+MANY_PARTS = '''
+import time
+from ipykernel.kernelapp import IPKernelApp
+_kernel = IPKernelApp.instance().kernel
+_block = memoryview(bytearray(40 * 1024 * 1024))
+_kernel.session.send(_kernel.iopub_socket, "display_data", b'{"data":{"text/plain":"x"},"metadata":{},"transient":{}}',
+                     parent=_kernel.get_parent(), buffers=[_block] * 60)
+time.sleep(5)
+'''
+
+# When the grader calls it, flatten_images publishes 30 more "answers" of 10 MB each (found by a red-team run).
+ANSWER_FLOOD = {"flatten_images": '''
+from IPython.display import publish_display_data
+_flatten = flatten_images
+def flatten_images(images):
+    if len(images) == 3:
+        for _ in range(30):
+            publish_display_data({"application/x-hw2-grader": "x" * (10 * 1024 * 1024)})
+    return _flatten(images)
+'''}
+
+
 # Calls the grader's request handler itself, with a name it builds at run time (no word to search for).
 CALL_THE_HANDLER_LATER = '''
 _handler = globals().get("_hw2_" + "grader_request")
@@ -402,6 +448,11 @@ ATTACKS = [
     Attack("pasted_loss", "the test batch's known loss pasted into an empty notebook", "erin", pasted_loss, False),
     Attack("call_the_handler", "calls the grader's request handler itself, by a name built at run time", "alice",
            call_the_handler, True),
+    Attack("fake_training", "fake trained parameters (biases that are the test labels) and a loss that returns the "
+                            "known answer, in an empty notebook", "erin", fake_training, False),
+    Attack("many_parts", "one kernel message of 60 parts of 40 MB each", "alice", at_top(MANY_PARTS), False),
+    Attack("answer_flood", "answers a grader's call 30 times over with 10 MB each", "alice",
+           after_cell("flatten_images", ANSWER_FLOOD["flatten_images"]), True),
 ]
 
 

@@ -24,16 +24,20 @@ ISSUE_LIST = {"allclose_true", "input_transformer", "always_equal", "fake_checks
               "huge_file", "self_destruct", "read_secrets", "fake_output", "prefilled_json",
               # round 2 (issue 15)
               "display_hook_score", "script_everywhere", "huge_replies", "output_flood", "leak_hidden",
-              "checker_is_backprop", "pasted_loss", "call_the_handler"}
+              "checker_is_backprop", "pasted_loss", "call_the_handler",
+              # found by a red-team run of round 2
+              "fake_training", "many_parts", "answer_flood"}
 # what an attack on a correct notebook must lose (its trick made its own work wrong), and why
 MUST_LOSE = {"checker_is_backprop": {"test_nn_finite_difference_checker": "backpropagation"},
              "leak_hidden": {"test_flatten_images": "largest error"},
-             "huge_replies": {"test_sigmoid_activation": "more than"}}
+             "huge_replies": {"test_sigmoid_activation": "more than"},
+             "answer_flood": {"test_flatten_images": "answers to one request"}}
 # review reasons that show the grader saw what the attack did (not only words in its code)
 FLAGGED_FOR = {"display_hook_score": "a result was displayed in a test cell",
                "script_everywhere": "held HTML with script",
                "huge_replies": "broke the protocol",
-               "call_the_handler": "called the grader's request handler"}
+               "call_the_handler": "called the grader's request handler",
+               "answer_flood": "broke the protocol"}
 MB = 1024 * 1024
 
 

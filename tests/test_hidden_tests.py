@@ -128,10 +128,14 @@ def test_only_the_graders_verdict_scores_a_test_cell(tmp_path):
                 "calls = []\ndef triple(x):\n    calls.append(x)\n    return 3 * x\n"
                 "check_number('apply', 'apply(triple, 2.0)', apply(triple, 2.0), 6, 6)\nassert calls == [2.0]"),
         _graded("source_hidden", "pass", "def secret(x):\n    return x\n"
-                "seen = describe(secret)\nassert 'secret' not in seen and 'grader_function' in seen, seen")])
+                "seen = describe(secret)\nassert 'secret' not in seen and 'grader_function' in seen, seen"),
+        _graded("errors_hidden", "pass", "def secret(x):\n    return x.reshape(7)\n"
+                "try:\n    apply(secret, 'not an array')\nexcept Exception as error:\n"
+                "    assert 'reshape' not in str(error) and 'could not take these arguments' in str(error), error\n"
+                "else:\n    raise AssertionError('the call should fail')")])
     _, verdicts, review = run_as_grader(notebook, tmp_path, cell_timeout=60)
     assert verdicts == {"passes": True, "displays_ok": False, "hidden_fails": False, "calls_back": True,
-                        "source_hidden": True}, verdicts
+                        "source_hidden": True, "errors_hidden": True}, verdicts
     assert any("displayed in a test cell" in reason for reason in review), review
 
 

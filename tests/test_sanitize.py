@@ -11,6 +11,7 @@ from autograder.preprocessors import REVIEW, SanitizeSubmission
 
 SCRIPTS = ['<img src=x onerror="alert(1)">', "<script>alert(2)</script>", '<svg onload="alert(3)">',
            "[link](javascript:alert(4))", '<a href="data:text/html,<script>alert(5)</script>">d</a>',
+           '<a href="&#x20;data:text/html,<script>alert(8)</script>">e</a>', '<a href="da&#9;ta:text/html;base64,PHM+">f</a>',
            '<iframe src="javascript:alert(6)"></iframe>', '<p style="background:url(javascript:alert(7))">p</p>',
            '<div id="answer_cache" class="score">clobbers formgrader\'s inputs</div>']
 
@@ -23,6 +24,13 @@ def test_markdown_with_script_renders_inert(payload):
     assert "id=" not in rendered and "class=\"score\"" not in rendered, rendered
     assert "My answer." in rendered
     assert had_script or "clobbers" in payload
+
+
+@pytest.mark.parametrize("source", ["![beacon](https://attacker.example/b.png)",
+                                    '<img src="http://attacker.example/x.gif">'])
+def test_images_are_never_fetched_from_elsewhere(source):
+    safe, _ = sanitize.markdown_as_safe_html(source)
+    assert "attacker.example" not in safe, f"{source!r} would make the grader's browser fetch a URL: {safe}"
 
 
 def test_markdown_stays_readable_with_its_formulas_code_and_tables():
@@ -65,9 +73,12 @@ def test_the_preprocessor_leaves_the_instructors_text_and_flags_script(tmp_path)
         new_markdown_cell("Instructions: $x < y$ <b>bold</b>"),  # as released: stays exactly as it is
         new_markdown_cell(SCRIPTS[0]),
         new_raw_cell(SCRIPTS[1]),
-        new_code_cell("display(HTML(...))", outputs=[new_output("display_data", data={"text/html": SCRIPTS[2]})])])
+        new_code_cell("display(HTML(...))", outputs=[new_output("display_data", data={"text/html": SCRIPTS[2]})])],
+        metadata={"title": "</title><script>alert(9)</script>", "widgets": {"state": "</script><script>"},
+                  "kernelspec": {"name": "python3", "display_name": "Python 3"}})
     preprocessor = SanitizeSubmission(released_notebook=str(tmp_path / "release.ipynb"))
     notebook, resources = preprocessor.preprocess(submitted, {})
     assert notebook.cells[0].source == "Instructions: $x < y$ <b>bold</b>"
     assert all(not sanitize.has_script(markdown2html_mistune(cell.source)) for cell in notebook.cells[1:3])
+    assert set(notebook.metadata) <= {"kernelspec", "language_info"}, notebook.metadata
     assert [reason.split(":")[0] for reason in resources[REVIEW]] == ["cell 2", "cell 3", "cell 4"], resources
