@@ -61,25 +61,28 @@ def find_submissions(location, unpack_dir):
 
 def check(submission, root):
     """The submission (found in the folder ``root``), with ``problem`` set when it cannot be graded."""
-    problem = submission.problem
+    link = _link_in(submission.path, root)
     if not STUDENT_ID.fullmatch(submission.student_id):
         problem = (f"student id {submission.student_id!r} is not usable as a folder name: use letters, digits "
                    "and _ . @ - only")
-    elif _link_in(submission.path, root):
-        problem = f"{_link_in(submission.path, root)!r} is a symbolic link: links are never followed"
-    elif problem:
-        pass
-    elif not stat.S_ISREG(submission.path.lstat().st_mode):
-        problem = "the submission is not a regular file"
-    elif submission.path.stat().st_size == 0:
-        problem = "the notebook file is empty (0 bytes)"
-    elif submission.path.stat().st_size > MAX_NOTEBOOK_MB * 1024 * 1024:
-        size = submission.path.stat().st_size / 1024 / 1024
-        problem = (f"the notebook is {size:.0f} MB, over the {MAX_NOTEBOOK_MB} MB limit (huge outputs?): "
-                   "clear the outputs and submit again")
+    elif link:
+        problem = f"{link!r} is a symbolic link: links are never followed"
     else:
-        problem = _notebook_problem(submission.path)
+        problem = submission.problem or _file_problem(submission.path)
     return Submission(submission.student_id, submission.path, submission.name, problem)
+
+
+def _file_problem(path):
+    """Why the file at ``path`` is not a notebook that can be graded ('' when it is one)."""
+    if not stat.S_ISREG(path.lstat().st_mode):
+        return "the submission is not a regular file"
+    size = path.stat().st_size
+    if size == 0:
+        return "the notebook file is empty (0 bytes)"
+    if size > MAX_NOTEBOOK_MB * 1024 * 1024:
+        return (f"the notebook is {size / 1024 / 1024:.0f} MB, over the {MAX_NOTEBOOK_MB} MB limit (huge outputs?): "
+                "clear the outputs and submit again")
+    return _notebook_problem(path)
 
 
 def _link_in(path, root):
@@ -108,7 +111,7 @@ def _notebook_problem(path):
 
 
 def _extract(archive, unpack_dir):
-    """Extract a zip, leaving out entries with absolute paths or '..' (each becomes an error row), and
+    """Extract a zip, leaving out entries with absolute paths, '..' or backslashes (each becomes an error row), and
     refusing archives that unpack to too much. Returns (folder, [Submission with a problem, ...])."""
     target = unpack_dir / archive.stem
     if target.exists():

@@ -54,26 +54,19 @@ def init_worker(grader_pid, ipc_tmpfs):
     that has ended."""
     if ipc_tmpfs:  # before any thread starts: unshare refuses a process with threads
         kernel_launcher.private_mount_namespace()
-    hard = resource.getrlimit(resource.RLIMIT_AS)[1]  # the kernel launcher sets its own limits within it
-    soft = GRADER_MEMORY_MB * 1024 * 1024 if hard == resource.RLIM_INFINITY else min(GRADER_MEMORY_MB * 1024 * 1024, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]  # left as it is: the kernel launcher sets its own limits
+    limit = GRADER_MEMORY_MB * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
     threading.Thread(target=_exit_with, args=(grader_pid,), daemon=True, name="watch-grader").start()
 
 
 def _exit_with(pid):
+    """Wait until process ``pid`` has exited, then end this process."""
     try:
-        descriptor = os.pidfd_open(pid)  # readable once the process has exited; immune to pid reuse
-    except (AttributeError, OSError):
-        descriptor = None
-    while True:
-        if descriptor is not None:
-            select.select([descriptor], [], [])
-            break
-        time.sleep(1)
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
+        select.select([os.pidfd_open(pid)], [], [])  # readable once the process has exited; immune to pid reuse
+    except (AttributeError, OSError):  # no pidfd here: look every second
+        while os.path.exists(f"/proc/{pid}"):
+            time.sleep(1)
     os._exit(3)  # the kernel launcher sees its parent go and kills the kernel
 
 
@@ -333,12 +326,12 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def spreadsheet_safe(value):
-    """A CSV field that no spreadsheet runs as a formula (OWASP: text starting with = + - @, tab or
-    carriage return gets a leading '), without control characters. Numbers stay numbers."""
+    """A CSV field that no spreadsheet runs as a formula (OWASP: text starting with = + - @ gets a
+    leading '; tabs, carriage returns and other control characters go). Numbers stay numbers."""
     if not isinstance(value, str):
         return value
     value = CONTROL_CHARACTERS.sub("", value.replace("\r", " ").replace("\n", " "))
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t") else value
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 def _printable(text):

@@ -282,12 +282,7 @@ class Kernel:
             reply = parse_reply(replies[0])
             if reply.get("handle") != request["handle"]:
                 raise ValueError("an answer to another request")
-            if not isinstance(reply.get("files"), list) or len(reply["files"]) > MAX_REPLY_ITEMS:
-                raise ValueError("no list of files")
-            for name in reply["files"]:
-                self.received[name] = self._read_reply_file(name)
-                if sum(map(len, self.received.values())) > MAX_REPLY_FILE_BYTES:
-                    raise ValueError(f"the reply files hold more than {MAX_REPLY_FILE_BYTES} bytes")
+            self.received = self._read_reply_files(reply.get("files"))
             return reply
         except (ValueError, KeyError, TypeError, OSError, RecursionError) as error:
             self.received = {}
@@ -299,16 +294,10 @@ class Kernel:
         function runs here; only its arguments and result cross, as data."""
         try:
             question = parse_reply(question)
-            number, files = question.get("callback"), question.get("files")
+            number = question.get("callback")
             if type(number) is not int or not 0 <= number < len(self.functions):
                 raise ValueError(f"no function of the grader's is number {number!r}")
-            if not isinstance(files, list) or len(files) > MAX_REPLY_ITEMS:
-                raise ValueError("no list of files")
-            self.received = {}
-            for name in files:
-                self.received[name] = self._read_reply_file(name)
-                if sum(map(len, self.received.values())) > MAX_REPLY_FILE_BYTES:
-                    raise ValueError(f"the files hold more than {MAX_REPLY_FILE_BYTES} bytes")
+            self.received = self._read_reply_files(question.get("files"))
             args, kwargs = self._decode(question["args"], None, []), self._decode(question["kwargs"], None, [])
             if not isinstance(args, list) or not isinstance(kwargs, dict) or not all(type(k) is str for k in kwargs):
                 raise ValueError("arguments that are not a list and a dict")
@@ -323,6 +312,17 @@ class Kernel:
         except Exception as error:  # noqa: BLE001 (called wrongly: the student sees that, not the function's insides)
             return json.dumps({"raised": [type(error).__name__, "the function the grader gave could not take these "
                                           "arguments (call it as the docstring says, e.g. f(x) with x an array)"]})
+
+    def _read_reply_files(self, names):
+        """{name: bytes} of the array files the kernel names, all of them together within the bounds."""
+        if not isinstance(names, list) or len(names) > MAX_REPLY_ITEMS:
+            raise ValueError("no list of files")
+        received = {}
+        for name in names:
+            received[name] = self._read_reply_file(name)
+            if sum(map(len, received.values())) > MAX_REPLY_FILE_BYTES:
+                raise ValueError(f"the files hold more than {MAX_REPLY_FILE_BYTES} bytes")
+        return received
 
     def _read_reply_file(self, name):
         """The bytes of a reply file, which the kernel made: a plain file of bounded size, or an error
@@ -353,16 +353,23 @@ class Kernel:
         self.sent.append(name)
         return {"t": kind, "file": name}
 
+    def _request_for(self, name, request):
+        """``_request``, with a failure that names what the grader was asking for."""
+        try:
+            return self._request(request)
+        except KernelError as error:
+            raise KernelError(f"{name}: {error}") from None
+
     def fetch(self, name):
         """The student's ``name``: a FunctionProxy for a function, else a copy of the value."""
-        reply = self._request({"op": "get", "name": name})
+        reply = self._request_for(name, {"op": "get", "name": name})
         if reply.get("callable"):
             return FunctionProxy(self, name)
         return self._decode(reply["value"], reply["handle"], [])
 
     def call(self, function, args, kwargs):
-        reply = self._request({"op": "call", "function": function, "args": self._encode(list(args)),
-                               "kwargs": self._encode(kwargs)})
+        reply = self._request_for(function, {"op": "call", "function": function, "args": self._encode(list(args)),
+                                             "kwargs": self._encode(kwargs)})
         self._copy_back(list(args), self._decode(reply["args"], None, []))
         for category, message in reply.get("warnings", []):
             kind = getattr(builtins, category, None)

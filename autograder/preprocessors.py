@@ -367,7 +367,8 @@ class SanitizeSubmission(NbGraderPreprocessor):
         released = nbformat.read(self.released_notebook, as_version=4) if self.released_notebook else None
         self._instructors = {c.source for c in released.cells if c.cell_type != "code"} if released else set()
         # the notebook's own metadata (a title, widget state) goes into pages too: keep only the kernel's
-        nb.metadata = {key: nb.metadata[key] for key in ("kernelspec", "language_info") if key in nb.metadata}
+        nb.metadata = nbformat.from_dict({key: nb.metadata[key] for key in ("kernelspec", "language_info")
+                                          if key in nb.metadata})
         return super().preprocess(nb, resources)
 
     def preprocess_cell(self, cell, resources, index):
@@ -375,7 +376,7 @@ class SanitizeSubmission(NbGraderPreprocessor):
             cell.outputs, removed = sanitize.clean_outputs(cell.outputs)
             if removed:
                 resources.setdefault(REVIEW, []).append(
-                    f"cell {index + 1}: its output held {', '.join(removed)} (removed: nothing of it reached a browser)")
+                    f"cell {index + 1}: its output held {', '.join(removed)} (removed: none of it reached a browser)")
         elif cell.source not in self._instructors:
             text = cell.source if cell.cell_type == "markdown" else f"```\n{cell.source}\n```"
             cell.source, had_script = sanitize.markdown_as_safe_html(text, cell.get("attachments"))

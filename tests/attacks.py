@@ -200,8 +200,8 @@ def display_hook_in_stubs(notebook):
     """Every stub calls the display hook before it raises: stock nbgrader reads "ok" as full marks."""
     for cell in notebook.cells:
         if cell.cell_type == "code" and "raise NotImplementedError()" in cell.source:
-            cell.source = cell.source.replace("raise NotImplementedError()",
-                                              'import sys; getattr(sys, "displayhook")("ok"); raise NotImplementedError()')
+            hook = 'import sys; getattr(sys, "displayhook")("ok"); '
+            cell.source = cell.source.replace("raise NotImplementedError()", hook + "raise NotImplementedError()")
 
 
 SCRIPT_PAYLOADS = {  # each sets window.XSS_<name> if it runs; the browser test reads them
@@ -293,8 +293,7 @@ LEAK_PRINT = "import numpy\nnumpy.set_printoptions(threshold=10**6, precision=17
 def after_cell(grade_id, source):
     """``source`` in a cell of its own right after the cell ``grade_id``."""
     def build(notebook):
-        index = next(i for i, c in enumerate(notebook.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
-        _cell(notebook, index + 1, source)
+        _cell(notebook, notebook.cells.index(_test_cell(notebook, grade_id)) + 1, source)
     return build
 
 

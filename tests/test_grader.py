@@ -34,6 +34,15 @@ def grade(submissions, out, *extra):
         return {row["student"]: row for row in csv.DictReader(file)}, run.stdout
 
 
+def copies_of_alice(tmp_path, students):
+    """A folder of submissions: a copy of alice's notebook for each of ``students``."""
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for student in students:
+        shutil.copyfile(EXAMPLES / "alice.ipynb", folder / f"{student}.ipynb")
+    return folder
+
+
 def digests(folder):
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(folder).rglob("*")) if p.is_file()}
 
@@ -260,10 +269,7 @@ def test_infinite_loop_and_memory_bomb_cost_only_their_cells(tmp_path):
 
 
 def test_interrupted_run_resumes_without_regrading(tmp_path):
-    folder = tmp_path / "submissions"
-    folder.mkdir()
-    for i in range(4):
-        shutil.copyfile(EXAMPLES / "alice.ipynb", folder / f"s{i}.ipynb")
+    folder = copies_of_alice(tmp_path, [f"s{i}" for i in range(4)])
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "autograder.grade", str(folder), "--out", str(out),
                                 "--workers", "1", "--blas-threads", "1"],
@@ -304,10 +310,7 @@ def _alive(pid):
 
 
 def test_a_killed_run_leaves_no_process_and_resumes(tmp_path):
-    folder = tmp_path / "submissions"
-    folder.mkdir()
-    for i in range(4):
-        shutil.copyfile(EXAMPLES / "alice.ipynb", folder / f"s{i}.ipynb")
+    folder = copies_of_alice(tmp_path, [f"s{i}" for i in range(4)])
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "autograder.grade", str(folder), "--out", str(out),
                                 "--workers", "2", "--blas-threads", "1"], cwd=course.REPO,
@@ -335,10 +338,7 @@ def test_a_crash_is_charged_only_to_the_submission_that_causes_it(tmp_path):
     are graded again, alone, and keep their points; victim gets an error row saying so."""
     import threading
 
-    folder = tmp_path / "submissions"
-    folder.mkdir()
-    for name in ["s0", "s1", "victim"]:
-        shutil.copyfile(EXAMPLES / "alice.ipynb", folder / f"{name}.ipynb")
+    folder = copies_of_alice(tmp_path, ["s0", "s1", "victim"])
     out = tmp_path / "out"
     pid_file = out / "work" / "running" / "victim.pid"
     stop, kills = threading.Event(), []
