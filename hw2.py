@@ -16,6 +16,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 MNIST_SUBSET_PATH = DATA_DIR / "mnist_threes_nines.npz"
 MNIST_SUBSET_SHA256 = "e6f0fab14685f0e468cf5bd0262eede3752521ec9f4bf214845981a51655ad0b"
 TEST_BATCH_PATH = DATA_DIR / "test_batch_weights_biases.pkl"
+PUBLIC_CASES_PATH = DATA_DIR / "public_cases.pkl"
 
 _RESTORE_HINT = (
     "Restore it with `git checkout -- data/mnist_threes_nines.npz`, or rebuild it with "
@@ -118,3 +119,16 @@ def load_test_batch():
     """
     with open(TEST_BATCH_PATH, "rb") as stream:
         return TestBatch(*pickle.load(stream))
+
+
+def load_public_cases(function):
+    """The public test cases of ``function`` (a str, e.g. "forward_pass") from ``data/public_cases.pkl``.
+
+    Returns:
+        list of dicts, one per case: "label" (str, what the case tries), the inputs under the names of
+        the function's arguments, and the expected results (float arrays), e.g. for relu_activation
+        {"label": ..., "s": array, "out": array, "ds": array}. The grader's hidden cases are of the
+        same kinds, drawn from other random numbers.
+    """
+    with open(PUBLIC_CASES_PATH, "rb") as stream:
+        return pickle.load(stream)[function]

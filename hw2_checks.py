@@ -1,12 +1,17 @@
 """Checks behind the notebook's test cells.
 
-Each check compares what a student's function returned with what was expected and, when they
-differ, raises ``CheckFailed`` with a message that names the function, what was expected, what came
-back and the likely cause. Checks run from the most basic property to the finest: type, then dtype,
-then shape, then values.
+A test cell is a list of cases (``Cases``): each case calls a student function on some inputs and
+checks what came back. Each check compares what a student's function returned with what was expected
+and, when they differ, raises ``CheckFailed`` with a message that names the function, the case, what
+was expected, what came back and the likely cause. Checks run from the most basic property to the
+finest: type, then dtype, then shape, then values. A failed case does not stop the cell: every case is
+tried, the cell reports them all, and each case is worth an equal share of the cell's points.
 """
 import contextlib
+import os
+import sys
 import time
+import traceback
 import warnings
 from collections import namedtuple
 
@@ -16,13 +21,113 @@ _withhold = False  # True while the grader runs hidden tests: messages never sho
 TRAINED_ACCURACY = 0.975  # the test accuracy training must reach, in the public and the hidden checks alike
 
 # Hints for errors raised inside student code, keyed by a fragment of the error message.
+_SHAPES_HINT = "matrix shapes do not line up: weights are (d_in, d_out) and a layer computes x @ W + b"
 _ERROR_HINTS = {
     "inhomogeneous": "a cache or result built with np.array([...]) of arrays with different shapes "
     "(a ragged array, an error since NumPy 1.24); keep them in a tuple, namedtuple or dict instead",
     "has no attribute 'int'": "np.int, np.float and np.bool were removed from NumPy; use int, float, bool",
     "has no attribute 'float'": "np.int, np.float and np.bool were removed from NumPy; use int, float, bool",
-    "shapes": "matrix shapes do not line up: weights are (d_in, d_out) and a layer computes x @ W + b",
+    "shapes": _SHAPES_HINT,
+    "mismatch in its core dimension": _SHAPES_HINT,  # NumPy 2's words for a matrix product of wrong shapes
+    "operands could not be broadcast": "arrays of shapes that do not broadcast: compare the shapes of the "
+    "case's inputs with the docstring (y is (n,), g is (n, 1), b is (1, d_out))",
+    "Cannot cast ufunc": "an in-place operation (+=, *=, out=...) on an integer or float32 array whose result is "
+    "float64: compute a new array instead (e.g. s = s * 2, or np.asarray(s, dtype=float) first)",
+    "has no len()": "len() of a single number: this case's inputs (above) include a scalar or a batch of 1 "
+    "where your code expected a longer array",
+    "index": "indexing that assumes a shape the docstring does not promise: compare the case's inputs (above) "
+    "with the docstring",
 }
+_ASSERTION_HINT = "an assert in your own code failed for inputs the docstring allows (the case above)"
+
+CaseResult = namedtuple("CaseResult", ["description", "failure"])
+CaseResult.__doc__ = """One case of a test cell.
+
+description: str, what the case tried
+failure: str, why it failed (the check's message), or None when it passed
+"""
+
+
+class Cases:
+    """The cases of one test cell, each tried in turn (``with cases.case(description):``); ``report()``
+    at the end of the cell's public part prints how many passed, or raises CheckFailed naming every
+    failed case. The grader runs the same cases (and its hidden ones) itself and gives each an equal
+    share of the cell's points.
+
+    function: str, the student function the cell tests (named in the report)
+    """
+
+    def __init__(self, function):
+        self.function, self.results = function, []
+
+    @contextlib.contextmanager
+    def case(self, description):
+        """Run one case: a failed check or an error of student code inside is recorded as the case's
+        failure (and the cell goes on with its next case)."""
+        try:
+            yield
+        except CheckFailed as failed:
+            self.results.append(CaseResult(description, str(failed)))
+        except Exception as error:  # the checks could not use what came back
+            self.results.append(CaseResult(description, f"{self.function}: the checks could not use what it "
+                                                        f"returned ({type(error).__name__}: {error})"))
+        else:
+            self.results.append(CaseResult(description, None))
+
+    def report(self):
+        """Print how many cases passed; raise CheckFailed listing every failed case."""
+        failed = [result for result in self.results if result.failure]
+        if failed:
+            raise CheckFailed(f"{self.function}: {len(failed)} of {len(self.results)} cases failed\n" + "\n".join(
+                f"- {result.description}:\n  " + result.failure.replace("\n", "\n  ") for result in failed))
+        print(f"{self.function}: public checks passed ({len(self.results)} cases)")
+
+
+def tanh_activation(s):
+    """An activation of the tests' own (not one you write): tanh, elementwise, and its derivative.
+
+    s: float array of any shape
+    returns: (out, grad), float arrays shaped like s: out = tanh(s), grad = 1 - out ** 2
+    """
+    out = np.tanh(s)
+    return out, 1 - out ** 2
+
+
+def squash_activation(s):
+    """An activation of the tests' own with outputs in (0, 1) like a probability (not the sigmoid):
+    out = 1/2 + arctan(s) / pi, and its derivative grad = 1 / (pi (1 + s^2)).
+
+    s: float array of any shape
+    returns: (out, grad), float arrays shaped like s
+    """
+    s = np.asarray(s)
+    return 0.5 + np.arctan(s) / np.pi, 1 / (np.pi * (1 + s * s))
+
+
+# The tests of layer_forward, forward_pass, backward_pass and the network checker use these rather than
+# your relu_activation and sigmoid_activation, so that a bug in those costs their own cells only.
+TEST_ACTIVATIONS = {"tanh": tanh_activation, "squash": squash_activation}
+
+
+def with_wrong_derivative(activation):
+    """``activation``'s values with a deliberately wrong derivative (7 everywhere): finite differences
+    never use the derivative, so a checker that does (backpropagation) is found out."""
+    def activation_with_wrong_derivative(s):
+        out, _ = activation(s)
+        return out, np.full(np.shape(out), 7.0)
+    return activation_with_wrong_derivative
+
+
+def fixed_activation(out, grad):
+    """An activation that returns ``out`` and ``grad`` (float arrays of one shape) whatever it is given,
+    as long as its input has their shape: caches made with it by your layer_forward hold the right
+    derivative, so that backward_pass is judged alone."""
+    def activation(s):
+        if np.shape(s) != np.shape(out):
+            raise ValueError(f"the activation got s of shape {np.shape(s)}; this layer computes "
+                             f"x @ W + b of shape {np.shape(out)}")
+        return out.copy(), grad.copy()
+    return activation
 
 
 class CheckFailed(AssertionError):
@@ -53,10 +158,64 @@ def withholding_expected():
         _withhold = before
 
 
-@contextlib.contextmanager
-def calling(function, *, warnings_fail=False, warning_cause=None, error_hints=None):
-    """Run student code, turning known errors and (optionally) warnings into clear failures.
+def describe(value):
+    """A short description of an input for messages: its type, dtype and shape, never its values
+    (a hidden case's inputs stay hidden), except for small ints."""
+    if isinstance(value, np.ndarray):
+        return f"{value.dtype} array of shape {value.shape}"
+    if isinstance(value, (bool, int, np.integer)) and abs(int(value)) < 10**6:
+        return repr(int(value))
+    if isinstance(value, (float, np.floating)):
+        return type(value).__name__
+    if isinstance(value, (list, tuple)) and all(isinstance(v, np.ndarray) for v in value) and value:
+        return f"a {type(value).__name__} of {len(value)} arrays of shapes {', '.join(str(v.shape) for v in value)}"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)}"
+    if callable(value):
+        return f"the function {getattr(value, '__name__', type(value).__name__)}"
+    return f"a {type(value).__name__}"
 
+
+def _library_file(filename):
+    return filename.startswith("<") and not filename.startswith("<ipython-input") or any(filename.startswith(prefix) for prefix in
+                                           {sys.prefix, sys.base_prefix, os.path.dirname(os.__file__)}) \
+        or os.path.basename(filename) == "hw2_checks.py"
+
+
+def _student_frames(error):
+    """The innermost frames of the student's own code in ``error``'s traceback: (function, line number,
+    source line). Frames sent by the grader's kernel side arrive ready (``student_frames``)."""
+    if hasattr(error, "student_frames"):
+        return list(error.student_frames)
+    frames = traceback.extract_tb(error.__traceback__)[1:]  # the first is the test's own call
+    return [(f.name, f.lineno, f.line or "") for f in frames if not _library_file(f.filename)]
+
+
+def explain_error(function, error, inputs=None, error_hints=None):
+    """The message for an error that student code raised: which function, for which inputs, where in
+    the student's code, and the likely cause when one is known."""
+    text = f"{function} raised {type(error).__name__}: {str(error).strip()[:500]}"
+    if inputs:
+        text += "\n  for " + ", ".join(f"{name} = {describe(value)}" if isinstance(value, (int, np.integer))
+                                        and not isinstance(value, bool) else f"{name}: {describe(value)}"
+                                        for name, value in inputs.items())
+    for name, line_number, line in _student_frames(error)[-3:]:
+        text += f"\n  in your code: {name}, line {line_number}: {line.strip()}"
+    hints = {**(error_hints or {}), **_ERROR_HINTS}
+    hint = next((h for key, h in hints.items() if key in str(error)), None)
+    if hint is None and isinstance(error, AssertionError):
+        hint = _ASSERTION_HINT
+    if hint:
+        text += f"\n  Likely cause: {hint}"
+    return text
+
+
+@contextlib.contextmanager
+def calling(function, inputs=None, *, warnings_fail=False, warning_cause=None, error_hints=None):
+    """Run student code, turning its errors and (optionally) warnings into clear failures.
+
+    An error becomes CheckFailed naming ``function``, the ``inputs`` ({argument name: value}, described
+    by dtype and shape), the lines of student code it came from, and the likely cause when known.
     Warnings are recorded rather than printed: nbgrader scores a test cell 0 when anything reaches
     stderr, and a harmless warning must not cost a correct solution its points.
     error_hints: {fragment of an error message: likely cause}, for this call, before the general ones.
@@ -68,11 +227,7 @@ def calling(function, *, warnings_fail=False, warning_cause=None, error_hints=No
         except CheckFailed:
             raise
         except Exception as error:
-            hints = {**(error_hints or {}), **_ERROR_HINTS}
-            hint = next((h for key, h in hints.items() if key in str(error)), None)
-            if hint is None:
-                raise
-            fail(function, f"raised {type(error).__name__}: {error}", hint)
+            raise CheckFailed(explain_error(function, error, inputs, error_hints)) from None
     for warning in caught:
         text = f"{warning.category.__name__}: {warning.message}"
         if warnings_fail:
@@ -194,14 +349,17 @@ def check_array(function, name, got, expected, *, rtol=1e-5, atol=1e-9, kinds="f
                    f"{detail}", cause)
 
 
-def check_unchanged(function, name, before, after):
+IN_PLACE_CAUSE = ("changing an argument in place (s[s < 0] = 0, x += ..., x -= ..., np.maximum(s, 0, out=s) or "
+                  "appending to a list it was given): compute new arrays and leave the caller's as they are")
+
+
+def check_unchanged(function, name, before, after, cause=IN_PLACE_CAUSE):
     """Check that ``function`` left its argument ``name`` exactly as it was (bit for bit)."""
     if isinstance(before, (list, tuple)):
         if len(after) != len(before):
-            fail(function, f"changed the length of its argument {name} from {len(before)} to {len(after)}",
-                  "appending to or popping from the caller's list; work on a copy")
+            fail(function, f"changed the length of its argument {name} from {len(before)} to {len(after)}", cause)
         for i, (b, a) in enumerate(zip(before, after)):
-            check_unchanged(function, f"{name}[{i}]", b, a)
+            check_unchanged(function, f"{name}[{i}]", b, a, cause)
         return
     if np.shape(before) != np.shape(after) or not np.array_equal(before, after):
         if _withhold or np.shape(before) != np.shape(after):
@@ -209,9 +367,7 @@ def check_unchanged(function, name, before, after):
                 np.shape(after) else f"{int(np.sum(np.asarray(before) != np.asarray(after)))} entries differ afterwards"
         else:
             change = f"it was {_show(before)}, afterwards {_show(after)}"
-        fail(function, f"changed its argument {name}: {change}",
-              "perturbing an entry in place and not restoring it exactly (x[k] += eps ... x[k] -= eps "
-              "can be off by rounding): perturb a copy, or save the entry and put it back")
+        fail(function, f"changed its argument {name}: {change}", cause)
 
 
 def check_number(function, name, got, low=-np.inf, high=np.inf, cause=None):
@@ -220,6 +376,12 @@ def check_number(function, name, got, low=-np.inf, high=np.inf, cause=None):
         fail(function, f"{name} should be a single real number, got {got!r}", cause)
     if not low <= float(got) <= high:
         fail(function, f"{name} should be between {low} and {high}, got {float(got)!r}", cause)
+
+
+def check_that(function, condition, problem, cause=None):
+    """Check a property that is true or not: fail with ``problem`` and ``cause`` when ``condition`` is false."""
+    if not condition:
+        fail(function, problem, cause)
 
 
 def _within(got, expected, rtol, atol):

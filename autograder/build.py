@@ -44,8 +44,7 @@ def execute_solution(out=EXECUTED_SOLUTION, timeout=600):
         notebook, verdicts, _ = grade_one.run_as_grader(notebook, source, cell_timeout=timeout,
                                                         submission_timeout=timeout, blas_threads=os.cpu_count())
         seconds = time.perf_counter() - started
-    failed = {cell.metadata.nbgrader["grade_id"]: [o.get("evalue", "") for o in cell.outputs if o.output_type == "error"]
-              for cell in notebook.cells if not verdicts.get(cell.metadata.get("nbgrader", {}).get("grade_id"), True)}
+    failed = {grade_id: verdict.summary(1) for grade_id, verdict in verdicts.items() if verdict.fraction < 1}
     if failed:
         raise SolutionFailed(f"the master fails its own test cells: {failed}")
     nbformat.write(notebook, out)

@@ -22,7 +22,8 @@ REPO = Path(__file__).resolve().parent.parent
 ASSIGNMENT = "hw2"
 NOTEBOOK = "assignment"
 MASTER = REPO / "solutions" / "master.ipynb"
-STUDENT_FILES = ["hw2.py", "hw2_checks.py", "data/mnist_threes_nines.npz", "data/test_batch_weights_biases.pkl"]
+STUDENT_FILES = ["hw2.py", "hw2_checks.py", "data/mnist_threes_nines.npz", "data/test_batch_weights_biases.pkl",
+                 "data/public_cases.pkl"]
 HIDDEN_REFERENCE = REPO / "autograder" / "hidden_reference.pkl"
 CONFIG_FILE = REPO / "autograder" / "nbgrader_config.py"
 

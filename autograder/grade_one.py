@@ -19,6 +19,7 @@ from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Clea
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
 from autograder import course, kernel_launcher, review
+from autograder.hidden_tests import CellVerdict
 from autograder.preprocessors import (KERNEL_DIED, REVIEW, TIME_BUDGET, VERDICTS, DropMetadataWithoutId,
                                       ResilientExecute, RestoreCells, SanitizeSubmission, SaveVerdicts,
                                       ShortTracebacks, StderrAsNote)
@@ -54,16 +55,19 @@ def grading_config(root, cell_timeout, submission_timeout, ipc=False, ipc_tmpfs_
     return config
 
 
-def reasons_by_cell(autograded_notebook):
-    """{grade_id: why it lost points} from the error outputs of the autograded notebook."""
+def reasons_by_cell(autograded_notebook, verdicts):
+    """{grade_id (or "cell N"): why it lost points}: a crash or a timeout where one happened, else a test
+    cell's first failed case, from the grader's verdicts ({grade_id: CellVerdict as a dict})."""
     reasons = {}
     notebook = nbformat.read(autograded_notebook, as_version=4)
     for number, cell in enumerate(notebook.cells, 1):
-        nbgrader = cell.metadata.get("nbgrader", {})
-        errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
-        # a test cell's error is why it lost points; elsewhere only a crash or a timeout is news
-        if errors and (nbgrader.get("grade") or errors[-1].ename in STOPPED):
-            reasons[nbgrader.get("grade_id", f"cell {number}")] = summarise_error(errors[-1])
+        stopped = [o for o in cell.get("outputs", []) if o.output_type == "error" and o.ename in STOPPED]
+        if stopped:
+            reasons[cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {number}")] = summarise_error(stopped[-1])
+    for grade_id, verdict in verdicts.items():
+        reason = CellVerdict(**verdict).reason()
+        if reason and grade_id not in reasons:
+            reasons[grade_id] = reason[:400]
     return reasons
 
 
@@ -98,8 +102,9 @@ def grade(template, work, student, submission, cell_timeout, submission_timeout,
         result["error"] = errors[0].removeprefix("[ERROR] ") if errors else "nbgrader autograde failed"
         result["log"] = log[-4000:]
     else:
-        result["reasons"] = reasons_by_cell(autograded)
-        result["review"] += json.loads((work / EXECUTION_REPORT).read_text())[REVIEW]
+        execution = json.loads((work / EXECUTION_REPORT).read_text())
+        result["reasons"] = reasons_by_cell(autograded, execution[VERDICTS])
+        result["review"] += execution[REVIEW]
         feedback = api.generate_feedback(course.ASSIGNMENT, student, force=True)
         result["success"] = True
         result["feedback"] = bool(feedback.get("success"))
@@ -113,7 +118,7 @@ def run_as_grader(notebook, folder, cell_timeout=120, submission_timeout=600, ke
     process), without nbgrader's course or gradebook: the one hidden-test path, for the bug bank, the
     build and the tests. ``folder`` holds the student files (it is copied; it stays as it is).
 
-    Returns (the executed notebook, {grade_id: whether the grader's verdict is a pass}, review notes).
+    Returns (the executed notebook, {grade_id: the grader's CellVerdict}, review notes).
     """
     from traitlets.config import Config
 

@@ -37,6 +37,7 @@ import re
 import stat
 import warnings
 import zlib
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -78,7 +79,7 @@ class StudentError(Exception):
 
 KERNEL_SIDE = r'''
 def _hw2_grader_request(request):
-    import base64, builtins, contextlib, io, itertools, json, os, warnings
+    import base64, builtins, contextlib, io, itertools, json, os, sys, traceback, warnings
     import numpy as np
     from IPython import get_ipython
     from IPython.display import publish_display_data
@@ -184,7 +185,11 @@ def _hw2_grader_request(request):
                 refs[request["handle"]] = value = decode({"t": "name", "name": request["function"]})(*args, **kwargs)
                 reply["value"] = encode(value, files)
             except Exception as error:
-                reply["raised"] = [type(error).__name__, str(error)[:2000]]
+                library = (sys.prefix, sys.base_prefix, os.path.dirname(os.__file__))
+                frames = [[f.name, f.lineno, (f.line or "")[:300]] for f in traceback.extract_tb(error.__traceback__)
+                          if not (f.filename.startswith("<") and not f.filename.startswith("<ipython-input"))
+                          and not f.filename.startswith(library) and not f.filename.endswith("hw2_checks.py")]
+                reply["raised"] = [type(error).__name__, str(error)[:2000], frames[-3:]]
         reply["warnings"] = [[w.category.__name__, str(w.message)[:2000]] for w in caught[:20]]
         reply["args"] = encode(args, files)
     reply["files"] = files
@@ -375,11 +380,11 @@ class Kernel:
             kind = getattr(builtins, category, None)
             warnings.warn(message, kind if isinstance(kind, type) and issubclass(kind, Warning) else UserWarning)
         if "raised" in reply:
-            name, message = reply["raised"]
-            kind = getattr(builtins, name, None)
-            if isinstance(kind, type) and issubclass(kind, Exception) and kind not in (SystemExit,):
-                raise kind(message)
-            raise StudentError(f"{name}: {message}")
+            try:
+                error = _student_error(reply["raised"])
+            except ValueError as malformed:
+                raise self._broken(f"the kernel's answer is malformed: {malformed}") from None
+            raise error
         return self._decode(reply["value"], reply["handle"], [])
 
     def _encode(self, value):
@@ -452,6 +457,27 @@ class Kernel:
                     original[:] = after
 
 
+def _student_error(raised):
+    """The exception a student function raised in the kernel, described by ``[type name, message, frames]``:
+    a builtin exception of that name (else StudentError) carrying ``student_frames``, the lines of the
+    student's code it came from, as (function, line number, source line)."""
+    try:
+        name, message, frames = raised
+        frames = [(str(function)[:100], int(line_number), str(line)[:300])
+                  for function, line_number, line in frames[-3:]]
+        name, message = str(name)[:100], str(message)[:2000]
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"a malformed error report ({error})") from None
+    kind = getattr(builtins, name, None)
+    try:
+        error = kind(message) if isinstance(kind, type) and issubclass(kind, Exception) else None
+    except TypeError:  # an exception type that takes other arguments (UnicodeDecodeError)
+        error = None
+    error = error or StudentError(f"{name}: {message}")
+    error.student_frames = frames
+    return error
+
+
 class StudentNamespace(dict):
     """The hidden tests' globals: the trusted checks, what the tests define, else the student's names,
     fetched from the kernel on first use (the globals and not only the locals, so that names inside
@@ -484,6 +510,7 @@ class HiddenCases:
         self.seed = seed
         self.reference = load_reference()
         self.fixed = pickle.loads(Path(hidden_reference).read_bytes())
+        self.public = pickle.loads(make_hidden_reference.PUBLIC_CASES.read_bytes())
         self.fresh = make_hidden_reference.build_cases(self.reference, seed=seed)
         for case in (case for cases in self.fresh.values() for case in cases):
             case["label"] += " (drawn for this submission)"
@@ -494,24 +521,106 @@ class HiddenCases:
         expected value, even one that is a view of an input)."""
         return copy.deepcopy(self.fixed[function] + self.fresh[function])
 
+    def load_public(self, function):
+        """What ``load_public_cases(function)`` returns when the grader runs a test cell: copies of the
+        instructor's public cases (the kernel's copy could have been changed)."""
+        return copy.deepcopy(self.public[function])
+
     def rng(self, label):
         """A random generator for what a hidden test draws itself, the same at every grading."""
         return np.random.default_rng([self.seed, zlib.crc32(str(label).encode())])
 
 
-def run_hidden(source, kernel, cases, label):
-    """Run hidden test ``source`` (of the test cell ``label``) here against the student's kernel;
-    return what it printed.
+@dataclass
+class CellVerdict:
+    """The grader's verdict on one test cell: every case it ran, public then hidden, and whether the
+    cell stopped outside any case (then it earns nothing).
 
-    cases: HiddenCases. The tests see the instructor's checks (which withhold expected values from
-    their messages here), numpy, ``load_hidden_cases``, ``reference`` (the reference solution) and
-    ``fresh_rng``; any other name is the student's, from the kernel.
-    Raises what the tests raise: CheckFailed, the student's errors, KernelError.
+    cases: list of [part ("public" or "hidden"), description, failure message or None]
+    stopped: str, why the cell could not go on (e.g. a name it needs is missing), or None
     """
+    cases: list = field(default_factory=list)
+    stopped: str = None
+
+    @property
+    def passed(self):
+        return sum(failure is None for _, _, failure in self.cases)
+
+    @property
+    def fraction(self):
+        """The share of the cell's points earned: the share of its cases passed (0 if it stopped)."""
+        return 0.0 if self.stopped or not self.cases else self.passed / len(self.cases)
+
+    def reason(self):
+        """One line on why points were lost (the first failure), or None."""
+        failed = [(part, description, failure) for part, description, failure in self.cases if failure]
+        if self.stopped:
+            return self.stopped.splitlines()[0]
+        if not failed:
+            return None
+        part, description, failure = failed[0]
+        lines = [line.strip() for line in failure.splitlines() if line.strip()]
+        cause = next((line for line in lines if line.startswith("Likely cause")), None)
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        return f"{len(failed)} of {len(self.cases)} cases failed{more}; {part} case {description}: {lines[0]}" + \
+            (f" ({cause})" if cause else "")
+
+    def summary(self, points):
+        """What the feedback shows under the cell: each case passed or failed, with the failure's message
+        (which for a hidden case describes it without its expected values)."""
+        earned = points * self.fraction
+        lines = [f"Graded by the grader: {self.passed} of {len(self.cases)} cases passed, "
+                 f"{earned:.4g} of {points:g} points"]
+        for part, description, failure in self.cases:
+            lines.append(f"  {'passed' if failure is None else 'FAILED'}  {part}: {description}")
+            if failure:
+                lines += ["            " + line for line in failure.splitlines()]
+        if self.stopped:
+            lines.append(f"  the cell stopped before its end, so it earns no points: {self.stopped}")
+        return "\n".join(lines)
+
+
+class _GradedCases(hw2_checks.Cases):
+    """The grader's Cases: every case recorded with its part, nothing reported until the cell is done."""
+
+    def __init__(self, function, verdict):
+        super().__init__(function)
+        self.verdict = verdict
+
+    @contextlib.contextmanager
+    def case(self, description):
+        part = "hidden" if hw2_checks._withhold else "public"
+        with super().case(description):
+            yield
+        self.verdict.cases.append([part, description, self.results[-1].failure])
+
+    def report(self):
+        """Nothing here: the grader reports every case of the cell together."""
+
+
+def run_graded(source, kernel, cases, label):
+    """Run test cell ``source`` (of the test cell ``label``), its public part and then its hidden part,
+    here against the student's kernel; return its CellVerdict.
+
+    cases: HiddenCases. The tests see the instructor's checks (which, in the hidden part, withhold
+    expected values from their messages), numpy, ``load_public_cases`` and ``load_hidden_cases`` (the
+    instructor's copies), ``reference`` (the reference solution) and ``fresh_rng``; any other name is the
+    student's, from the kernel.
+    Raises only what ends the kernel (BaseException that is no Exception).
+    """
+    verdict = CellVerdict()
     trusted = {name: getattr(hw2_checks, name) for name in dir(hw2_checks) if not name.startswith("_")}
-    trusted.update(np=np, __name__="__hidden_tests__", __builtins__=builtins, load_hidden_cases=cases.load,
-                   reference=cases.reference, fresh_rng=cases.rng(label))
-    printed = io.StringIO()
-    with contextlib.redirect_stdout(printed), hw2_checks.withholding_expected():
-        exec(compile(source, f"<hidden tests of {label}>", "exec"), StudentNamespace(trusted, kernel))
-    return printed.getvalue()
+    trusted.update(np=np, __name__="__graded_tests__", __builtins__=builtins, load_hidden_cases=cases.load,
+                   load_public_cases=cases.load_public, reference=cases.reference, fresh_rng=cases.rng(label),
+                   Cases=lambda function: _GradedCases(function, verdict))
+    namespace = StudentNamespace(trusted, kernel)
+    public, hidden = split(source)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(public, f"<public tests of {label}>", "exec"), namespace)
+            with hw2_checks.withholding_expected():
+                exec(compile(hidden, f"<hidden tests of {label}>", "exec"), namespace)
+    except Exception as error:  # noqa: BLE001 (outside a case: the cell cannot go on)
+        verdict.stopped = str(error) if isinstance(error, hw2_checks.CheckFailed) else \
+            f"{type(error).__name__}: {error}"
+    return verdict

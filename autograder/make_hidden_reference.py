@@ -1,9 +1,11 @@
-"""Write autograder/hidden_reference.pkl: inputs and reference answers for the hidden tests.
+"""Write the test cases: autograder/hidden_reference.pkl (hidden) and data/public_cases.pkl (public).
 
-The answers come from the reference solution in solutions/master.ipynb. The file is instructor-only:
-it is copied next to each submission when grading and never released to students.
+Both hold inputs and the reference solution's answers (solutions/master.ipynb), drawn by the same
+``build_cases`` from different seeds: every kind of case the hidden tests try, the public tests try
+too. The hidden file is instructor-only (the grader reads it; it is never released); the public one
+is released with the notebook (``hw2.load_public_cases``).
 
-    python -m autograder.make_hidden_reference [--out PATH]
+    python -m autograder.make_hidden_reference [--out PATH] [--public-out PATH]
 """
 import argparse
 import pickle
@@ -12,19 +14,23 @@ from pathlib import Path
 import numpy as np
 
 from autograder.reference import load_reference
+from hw2_checks import TEST_ACTIVATIONS
 
 HIDDEN_REFERENCE = Path(__file__).resolve().parent / "hidden_reference.pkl"
+PUBLIC_CASES = Path(__file__).resolve().parent.parent / "data" / "public_cases.pkl"
+HIDDEN_SEED, PUBLIC_SEED = 2021, 189
 FLOAT32 = dict(rtol=1e-4, atol=1e-6)
 FLOAT64 = dict(rtol=1e-5, atol=1e-9)
 
-# (label, layer_dims, activations, batch size, dtype, weight scale)
+# (label, layer_dims, activations, batch size, dtype, weight scale); the activations are the tests' own
+# (hw2_checks.TEST_ACTIVATIONS), so that a bug in the student's activations is charged to them alone
 NETWORKS = [
-    ("a batch of 1 through [784, 200, 1] (ReLU, sigmoid)", [784, 200, 1], ["relu", "sigmoid"], 1, np.float64, 0.1),
-    ("a batch of 7 through [6, 5, 4, 1] (sigmoid, ReLU, sigmoid)", [6, 5, 4, 1], ["sigmoid", "relu", "sigmoid"],
+    ("a batch of 1 through [784, 200, 1] (tanh, squash)", [784, 200, 1], ["tanh", "squash"], 1, np.float64, 0.1),
+    ("a batch of 7 through [6, 5, 4, 1] (squash, tanh, squash)", [6, 5, 4, 1], ["squash", "tanh", "squash"],
      7, np.float64, 0.8),
-    ("a batch of 64 through [10, 8, 8, 8, 1] (ReLU, ReLU, ReLU, sigmoid)", [10, 8, 8, 8, 1],
-     ["relu", "relu", "relu", "sigmoid"], 64, np.float64, 0.6),
-    ("a float32 batch of 5 through [6, 5, 1] (ReLU, sigmoid)", [6, 5, 1], ["relu", "sigmoid"], 5, np.float32, 0.5),
+    ("a batch of 64 through [10, 8, 8, 8, 1] (tanh, tanh, tanh, squash)", [10, 8, 8, 8, 1],
+     ["tanh", "tanh", "tanh", "squash"], 64, np.float64, 0.6),
+    ("a float32 batch of 5 through [6, 5, 1] (tanh, squash)", [6, 5, 1], ["tanh", "squash"], 5, np.float32, 0.5),
 ]
 
 
@@ -35,18 +41,6 @@ def random_network(rng, layer_dims, scale, dtype):
     return weights, biases
 
 
-def far_from_kinks(X, weights, biases, activations, margin=1e-3):
-    """Whether every ReLU input of the network is at least ``margin`` from 0: a central difference
-    (step 1e-5) across a kink is not the gradient, so a correct checker would disagree with it."""
-    x = X
-    for W, b, activation in zip(weights, biases, activations):
-        s = x @ W + b
-        if activation == "relu" and np.min(np.abs(s)) < margin:
-            return False
-        x = np.maximum(s, 0) if activation == "relu" else 1 / (1 + np.exp(-s))
-    return True
-
-
 def mixed_labels(rng, n):
     """n labels with both classes present whenever n > 1."""
     labels = rng.integers(0, 2, size=n)
@@ -55,9 +49,12 @@ def mixed_labels(rng, n):
     return labels
 
 
-def build_cases(ref, seed=2021):
+def build_cases(ref, seed=HIDDEN_SEED):
+    """{function: [case, ...]}: inputs drawn from ``seed`` and the reference's answers for them. The
+    public cases, the hidden ones and those drawn for each submission all come from here, so every
+    kind of case the grader tries is one a student can try too."""
     rng = np.random.default_rng(seed)
-    functions = {"relu": ref.relu_activation, "sigmoid": ref.sigmoid_activation}
+    functions = TEST_ACTIVATIONS
     cases = {name: [] for name in ["flatten_images", "sigmoid_activation", "relu_activation", "logistic_loss",
                                    "layer_forward", "forward_pass", "backward_pass",
                                    "my_nn_finite_difference_checker"]}
@@ -85,11 +82,16 @@ def build_cases(ref, seed=2021):
         y = np.zeros(n, dtype=labels_dtype) if n == 1 else mixed_labels(rng, n).astype(labels_dtype)
         loss, dL_dg = ref.logistic_loss(g, y)
         cases["logistic_loss"].append(dict(label=label, g=g, y=y, loss=loss, dL_dg=dL_dg))
+    g = np.array([[1.0], [0.0], [rng.uniform(0.2, 0.8)]], dtype=np.float32)  # 1 - 1e-15 is 1 in float32
+    y = np.array([0, 1, 1])
+    loss, dL_dg = ref.logistic_loss(g, y)
+    cases["logistic_loss"].append(dict(label="a float32 batch of 3 with g = 1 and g = 0 (labels 0, 1, 1)",
+                                       g=g, y=y, loss=loss, dL_dg=dL_dg))
 
     for label, n, d_in, d_out, activation, dtype in [
-            ("a batch of 1 with ReLU", 1, 5, 3, "relu", np.float64),
-            ("a batch of 9 with sigmoid", 9, 4, 6, "sigmoid", np.float64),
-            ("a float32 batch of 4 with ReLU", 4, 3, 2, "relu", np.float32)]:
+            ("a batch of 1 with tanh", 1, 5, 3, "tanh", np.float64),
+            ("a batch of 9 with squash", 9, 4, 6, "squash", np.float64),
+            ("a float32 batch of 4 with tanh", 4, 3, 2, "tanh", np.float32)]:
         x = rng.normal(size=(n, d_in)).astype(dtype)
         (W,), (b,) = random_network(rng, [d_in, d_out], 1.0, dtype)
         out, _ = ref.layer_forward(x, W, b, functions[activation])
@@ -107,18 +109,20 @@ def build_cases(ref, seed=2021):
         dL_dg = ref.logistic_loss(output, y)[1]
         grad_Ws, grad_bs = ref.backward_pass(dL_dg, caches)
         backward_tolerance = dict(rtol=1e-3, atol=1e-6) if dtype == np.float32 else FLOAT64
+        # what each layer computes, for caches made by the student's layer_forward with activations that
+        # return these values (hw2_checks.fixed_activation): backward_pass is then judged alone
+        layers = dict(layer_inputs=[c.inputs for c in caches], layer_outputs=[c.inputs for c in caches[1:]] + [output],
+                      activation_grads=[c.activation_grad for c in caches])
         cases["backward_pass"].append(dict(network, y=y, dL_dg=dL_dg, grad_Ws=grad_Ws, grad_bs=grad_bs,
-                                           **backward_tolerance))
+                                           **layers, **backward_tolerance))
 
     for label, layer_dims, activations, n in [
-            ("a batch of 5 with mixed labels through [3, 4, 2, 1] (ReLU, ReLU, sigmoid)", [3, 4, 2, 1],
-             ["relu", "relu", "sigmoid"], 5),
-            ("a batch of 1 with label 0 through [2, 3, 3, 1] (sigmoid, ReLU, sigmoid)", [2, 3, 3, 1],
-             ["sigmoid", "relu", "sigmoid"], 1)]:
+            ("a batch of 5 with mixed labels through [3, 4, 2, 1] (tanh, tanh, squash)", [3, 4, 2, 1],
+             ["tanh", "tanh", "squash"], 5),
+            ("a batch of 1 with label 0 through [2, 3, 3, 1] (squash, tanh, squash)", [2, 3, 3, 1],
+             ["squash", "tanh", "squash"], 1)]:
         X = rng.normal(size=(n, layer_dims[0]))
         weights, biases = random_network(rng, layer_dims, 0.8, np.float64)
-        while not far_from_kinks(X, weights, biases, activations):  # finite differences see the gradient
-            X = rng.normal(size=(n, layer_dims[0]))
         y = mixed_labels(rng, n) if n > 1 else np.array([0])
         output, caches = ref.forward_pass(X, weights, biases, [functions[a] for a in activations])
         grad_Ws, grad_bs = ref.backward_pass(ref.logistic_loss(output, y)[1], caches)
@@ -130,11 +134,14 @@ def build_cases(ref, seed=2021):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=HIDDEN_REFERENCE, help="where to write the pickle")
+    parser.add_argument("--out", type=Path, default=HIDDEN_REFERENCE, help="where to write the hidden cases")
+    parser.add_argument("--public-out", type=Path, default=PUBLIC_CASES, help="where to write the public cases")
     args = parser.parse_args(argv)
-    cases = build_cases(load_reference())
-    args.out.write_bytes(pickle.dumps(cases, protocol=4))
-    print(f"wrote {args.out}: " + ", ".join(f"{name} {len(c)}" for name, c in cases.items()))
+    reference = load_reference()
+    for out, seed in [(args.out, HIDDEN_SEED), (args.public_out, PUBLIC_SEED)]:
+        cases = build_cases(reference, seed)
+        out.write_bytes(pickle.dumps(cases, protocol=4))
+        print(f"wrote {out}: " + ", ".join(f"{name} {len(c)}" for name, c in cases.items()))
 
 
 if __name__ == "__main__":

@@ -7,11 +7,12 @@ ResilientExecute
     time budget per submission shortens the last cells' timeouts and marks cells it cannot reach.
     The kernel runs in a scratch copy of the submission's folder (in a sandbox, see
     kernel_launcher.py), and test cells' hidden tests run in this process (autograder.hidden_tests).
-    It records the grader's verdict on every test cell (its public part ran without an error and
-    its hidden part passed here) and what the kernel did that a grader should look at (review).
+    It records the grader's verdict on every test cell (the cell's cases, public and hidden, run
+    here: autograder.hidden_tests.run_graded) and what the kernel did that a grader should look at.
 SaveVerdicts
-    nbgrader's SaveAutoGrades, scoring test cells from the grader's verdict only: nbgrader's own rule
-    reads the cell's outputs, which the kernel writes (a displayed "ok" is full marks there).
+    nbgrader's SaveAutoGrades, scoring test cells from the grader's verdict only (a share of the points
+    per case passed): nbgrader's own rule reads the cell's outputs, which the kernel writes (a
+    displayed "ok" is full marks there).
 SanitizeSubmission
     everything the submission shows made inert before formgrader or feedback renders it
     (autograder.sanitize): HTML and SVG cleaned, JavaScript and widgets dropped, the student's
@@ -30,6 +31,7 @@ ShortTracebacks
 """
 import asyncio
 import copy
+import dataclasses
 import hashlib
 import json
 import os
@@ -53,7 +55,8 @@ from autograder import hidden_tests, kernel_launcher, sanitize
 KERNEL_DIED = "KernelDied"
 TIME_BUDGET = "SubmissionTimeout"
 RAN_OUT = {"MemoryError", "CellTimeoutError", KERNEL_DIED, TIME_BUDGET}
-VERDICTS = "hw2_verdicts"  # resources key: {grade_id: passed}, from ResilientExecute to SaveVerdicts
+VERDICTS = "hw2_verdicts"  # resources key: {grade_id: CellVerdict}, from ResilientExecute to SaveVerdicts
+CASES_FAILED = "CasesFailed"  # the error output that lists a test cell's cases when some failed
 REVIEW = "hw2_review"  # resources key: what the kernel did that a person should look at
 MB = 1024 * 1024
 # Everything a kernel sends is bounded in bytes: zmq drops a larger message before it is parsed
@@ -65,8 +68,9 @@ MAX_SUBMISSION_OUTPUT_BYTES = 8 * MB
 TRUNCATED = "[output truncated: {what} went over {limit} MB of output; the rest was dropped]"
 
 
-class KernelBroken(Exception):
-    """The kernel died or its messages stopped making sense: restart it."""
+class KernelBroken(BaseException):
+    """The kernel died or its messages stopped making sense: restart it. (No Exception: a test case that
+    records failures must not record this one.)"""
 
 
 def error_output(ename, evalue):
@@ -184,10 +188,6 @@ class ResilientExecute(Execute):
             if message.get("msg_type") == "input_request":
                 self.kc.input(self._kernel.answer(message.get("content", {}).get("prompt")))
 
-    async def _check_raise_for_error(self, cell, cell_index, exec_reply):
-        self._reply_status = (exec_reply or {}).get("content", {}).get("status")  # "ok" unless it raised
-        return await super()._check_raise_for_error(cell, cell_index, exec_reply)
-
     def handle_comm_msg(self, outs, msg, cell_index):
         """Widgets are not graded: their messages would otherwise pile up in the grader unbounded."""
 
@@ -205,17 +205,15 @@ class ResilientExecute(Execute):
             return cell, resources
         self.timeout = max(1, int(min(self._cell_timeout, remaining)))
         source = cell.source
-        public, hidden = hidden_tests.split(source) if is_grade(cell) else (source, "")
-        hidden_passed = False
+        public, _ = hidden_tests.split(source) if is_grade(cell) else (source, "")
+        verdict = hidden_tests.CellVerdict(stopped="the cell did not run")
         try:
             cell.source = public  # the kernel never sees the hidden tests
-            self._reply_status = None
             self._execute(cell, index)
             cell.source = source
-            public_passed = self._reply_status == "ok" and not _failed(cell)
             self._note_behaviour(cell, index)
-            if hidden and public_passed:
-                hidden_passed = self._run_hidden(cell, hidden, index)
+            if is_grade(cell) and cell.metadata.nbgrader.get("points"):
+                verdict = self._run_graded(cell, source, index)
         except KernelBroken as broken:
             cell.outputs.append(error_output(
                 KERNEL_DIED, f"the kernel {broken} while running this cell (it exited, crashed or went over a "
@@ -223,9 +221,9 @@ class ResilientExecute(Execute):
             self._restart_and_replay(index)
         finally:
             cell.source = source
-        if is_grade(cell):
+        if is_grade(cell) and cell.cell_type == "code":
             # the grader's verdict: what the kernel printed or displayed never decides it
-            self._verdicts[cell.metadata.nbgrader["grade_id"]] = hidden_passed and not _failed(cell)
+            self._verdicts[cell.metadata.nbgrader["grade_id"]] = verdict
         return cell, resources
 
     def _note_behaviour(self, cell, index):
@@ -249,29 +247,25 @@ class ResilientExecute(Execute):
         except Exception as error:  # noqa: BLE001 (with allow_errors, nbclient raises only when the kernel fails)
             raise KernelBroken(f"stopped answering properly ({type(error).__name__}: {error})") from None
 
-    def _run_hidden(self, cell, hidden, index):
-        """Run the hidden tests here; a failure becomes the cell's error output, as if raised in it.
-        Returns whether they passed."""
+    def _run_graded(self, cell, source, index):
+        """Run the test cell's cases, public and hidden, here (the grader's verdict); add what it found
+        under the cell's outputs."""
         self._hidden_cell_index = index
         self._hidden_cell_deadline = time.monotonic() + self.timeout
         try:
-            printed = hidden_tests.run_hidden(hidden, self._kernel, self._cases,
-                                              cell.metadata.get("nbgrader", {}).get("grade_id", index))
-            error = None
-        except KernelBroken:
-            raise
-        except Exception as raised:  # noqa: BLE001 (any failure of a hidden test fails the cell)
-            printed, error = "", raised
+            verdict = hidden_tests.run_graded(source, self._kernel, self._cases,
+                                              cell.metadata.nbgrader.get("grade_id", index))
         finally:
             if self._kernel.protocol_errors:
                 self._review.append(f"cell {index + 1}: the kernel's answers to the grader broke the protocol "
                                     f"({self._kernel.protocol_errors[0]})")
             self._kernel.release()  # what this cell's calls left behind
-        if printed:
-            cell.outputs.append(new_output("stream", name="stdout", text=printed))
-        if error is not None:
-            cell.outputs.append(error_output(type(error).__name__, str(error)))
-        return error is None
+        summary = verdict.summary(float(cell.metadata.nbgrader["points"]))
+        if verdict.fraction < 1:
+            cell.outputs.append(error_output(CASES_FAILED, summary))
+        else:
+            cell.outputs.append(new_output("stream", name="stdout", text=summary + "\n"))
+        return verdict
 
     def _run_for_hidden_tests(self, code):
         """Run ``code`` in the kernel within what is left of the cell's time; return its outputs."""
@@ -329,21 +323,19 @@ def _ran_out(cell):
     return any(o.output_type == "error" and o.ename in RAN_OUT for o in cell.outputs)
 
 
-def _failed(cell):
-    return any(o.output_type == "error" for o in cell.outputs)
-
-
 class SaveVerdicts(SaveAutoGrades):
-    """nbgrader's SaveAutoGrades, but a test cell's score is the grader's verdict (ResilientExecute):
-    full points when it passed, else 0. Written answers keep nbgrader's rule (0 when left unchanged,
-    otherwise graded by hand). Also writes the verdicts and the review notes to ``report_file``."""
+    """nbgrader's SaveAutoGrades, but a test cell's score is the grader's verdict (ResilientExecute): its
+    points times the share of its cases that passed, to 0.01 of a point. Written answers keep nbgrader's
+    rule (0 when left unchanged, otherwise graded by hand). Also writes the verdicts and the review notes
+    to ``report_file``."""
     report_file = Unicode("", help="Where to write the verdicts and the review notes as JSON "
                                    "(read by autograder.grade_one)").tag(config=True)
 
     def preprocess(self, nb, resources):
         self._verdict = resources.get(VERDICTS, {})
         if self.report_file:
-            report = {VERDICTS: self._verdict, REVIEW: list(dict.fromkeys(resources.get(REVIEW, [])))}
+            report = {VERDICTS: {grade_id: dataclasses.asdict(verdict) for grade_id, verdict in self._verdict.items()},
+                      REVIEW: list(dict.fromkeys(resources.get(REVIEW, [])))}
             Path(self.report_file).write_text(json.dumps(report, indent=1))
         return super().preprocess(nb, resources)
 
@@ -352,7 +344,8 @@ class SaveVerdicts(SaveAutoGrades):
             return super()._add_score(cell, resources)
         grade_id = cell.metadata.nbgrader["grade_id"]
         grade = self.gradebook.find_grade(grade_id, self.notebook_id, self.assignment_id, self.student_id)
-        grade.auto_score = float(cell.metadata.nbgrader["points"]) if self._verdict.get(grade_id) else 0.0
+        verdict = self._verdict.get(grade_id)
+        grade.auto_score = round(float(cell.metadata.nbgrader["points"]) * verdict.fraction, 2) if verdict else 0.0
         grade.needs_manual_grade = grade.manual_score is not None
         self.gradebook.db.commit()
 
