@@ -158,7 +158,7 @@ def withholding_expected():
         _withhold = before
 
 
-def describe(value):
+def _describe(value):
     """A short description of an input for messages: its type, dtype and shape, never its values
     (a hidden case's inputs stay hidden), except for small ints."""
     if isinstance(value, np.ndarray):
@@ -196,8 +196,8 @@ def explain_error(function, error, inputs=None, error_hints=None):
     the student's code, and the likely cause when one is known."""
     text = f"{function} raised {type(error).__name__}: {str(error).strip()[:500]}"
     if inputs:
-        text += "\n  for " + ", ".join(f"{name} = {describe(value)}" if isinstance(value, (int, np.integer))
-                                        and not isinstance(value, bool) else f"{name}: {describe(value)}"
+        text += "\n  for " + ", ".join(f"{name} = {_describe(value)}" if isinstance(value, (int, np.integer))
+                                        and not isinstance(value, bool) else f"{name}: {_describe(value)}"
                                         for name, value in inputs.items())
     for name, line_number, line in _student_frames(error)[-3:]:
         text += f"\n  in your code: {name}, line {line_number}: {line.strip()}"

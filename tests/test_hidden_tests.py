@@ -110,33 +110,59 @@ def _graded(grade_id, public, hidden):
                                                 "locked": True, "schema_version": 3}})
 
 
-def test_only_the_graders_verdict_scores_a_test_cell(tmp_path):
-    """A test cell passes when its public part ran without error and its hidden part passed in the
-    grader; what the kernel displays decides nothing; a grader's function called from student code runs
-    in the grader (its source never reaches the kernel)."""
+def _cases(function, *cases):
+    """Test-cell code: a Cases of ``function`` with one case per (description, code)."""
+    return f"cases = Cases({function!r})\n" + "".join(
+        f"with cases.case({description!r}):\n" + "".join(f"    {line}\n" for line in code.splitlines())
+        for description, code in cases)
+
+
+def test_the_graders_verdict_is_the_share_of_cases_passed(tmp_path):
+    """The grader runs every case of a test cell, public and hidden, itself: a cell earns the share of its
+    cases that passed; what the kernel displays decides nothing; a cell that stops outside a case earns
+    nothing; a grader's function called from student code runs in the grader (its source and its errors
+    never reach the kernel); an error of student code is explained with the inputs and the student's line."""
     from autograder.grade_one import run_as_grader
 
     notebook = new_notebook(cells=[
-        new_code_cell("import inspect\n\ndef double(x):\n    return 2 * x\n\ndef apply(f, x):\n    return f(x)\n\n"
+        new_code_cell("import inspect\nimport numpy as np\n\ndef double(x):\n    return 2 * x\n\n"
+                      "def apply(f, x):\n    return f(x)\n\n"
                       "def describe(f):\n    try:\n        return inspect.getsource(f)\n    except (OSError, TypeError):\n"
-                      "        return repr(f)"),
-        _graded("passes", "assert double(1) == 2", "check_number('double', 'double(2)', double(2), 4, 4)"),
-        _graded("displays_ok", "import sys\ngetattr(sys, 'displayhook')('ok')\nraise NotImplementedError()",
-                "check_number('double', 'double(2)', double(2), 4, 4)"),
-        _graded("hidden_fails", "assert double(1) == 2", "check_number('double', 'double(3)', double(3), 7, 7)"),
-        _graded("calls_back", "assert apply(abs, -1) == 1",
-                "calls = []\ndef triple(x):\n    calls.append(x)\n    return 3 * x\n"
-                "check_number('apply', 'apply(triple, 2.0)', apply(triple, 2.0), 6, 6)\nassert calls == [2.0]"),
-        _graded("source_hidden", "pass", "def secret(x):\n    return x\n"
-                "seen = describe(secret)\nassert 'secret' not in seen and 'grader_function' in seen, seen"),
-        _graded("errors_hidden", "pass", "def secret(x):\n    return x.reshape(7)\n"
-                "try:\n    apply(secret, 'not an array')\nexcept Exception as error:\n"
-                "    assert 'reshape' not in str(error) and 'could not take these arguments' in str(error), error\n"
-                "else:\n    raise AssertionError('the call should fail')")])
-    _, verdicts, review = run_as_grader(notebook, tmp_path, cell_timeout=60)
-    assert verdicts == {"passes": True, "displays_ok": False, "hidden_fails": False, "calls_back": True,
-                        "source_hidden": True, "errors_hidden": True}, verdicts
+                      "        return repr(f)\n\n"
+                      "def shout():\n    import sys\n    sys.displayhook('ok')\n    raise NotImplementedError()\n\n"
+                      "def second_row(x):\n    return x[1] + 1"),
+        _graded("passes", _cases("double", ("1", "check_number('double', 'double(1)', double(1), 2, 2)")),
+                _cases("double", ("2", "check_number('double', 'double(2)', double(2), 4, 4)"))),
+        _graded("displays_ok", "shout()", "check_number('double', 'double(2)', double(2), 4, 4)"),
+        _graded("half", _cases("double", ("1", "check_number('double', 'double(1)', double(1), 2, 2)")),
+                _cases("double", ("3", "check_number('double', 'double(3)', double(3), 7, 7)"))),
+        _graded("calls_back", "pass", _cases("apply", (
+            "triple", "calls = []\ndef triple(x):\n    calls.append(x)\n    return 3 * x\n"
+                      "check_number('apply', 'apply(triple, 2.0)', apply(triple, 2.0), 6, 6)\nassert calls == [2.0]"))),
+        _graded("source_hidden", "pass", _cases("describe", (
+            "secret", "def secret(x):\n    return x\nseen = describe(secret)\n"
+                      "assert 'secret' not in seen and 'grader_function' in seen, seen"))),
+        _graded("errors_hidden", "pass", _cases("apply", (
+            "secret", "def secret(x):\n    return x.reshape(7)\n"
+                      "try:\n    apply(secret, 'not an array')\nexcept Exception as error:\n"
+                      "    assert 'reshape' not in str(error) and 'could not take these arguments' in str(error), error\n"
+                      "else:\n    raise AssertionError('the call should fail')"))),
+        _graded("explained", "pass", _cases("second_row", (
+            "a (1, 3) matrix", "x = np.zeros((1, 3))\nwith calling('second_row', dict(x=x)):\n    second_row(x)")))])
+    executed, verdicts, review = run_as_grader(notebook, tmp_path, cell_timeout=60)
+    assert {grade_id: verdict.fraction for grade_id, verdict in verdicts.items()} == {
+        "passes": 1.0, "displays_ok": 0.0, "half": 0.5, "calls_back": 1.0, "source_hidden": 1.0,
+        "errors_hidden": 1.0, "explained": 0.0}, {grade_id: verdict.summary(1) for grade_id, verdict in verdicts.items()}
+    assert "NotImplementedError" in verdicts["displays_ok"].stopped
     assert any("displayed in a test cell" in reason for reason in review), review
+    [(part, description, failure)] = verdicts["explained"].cases
+    assert (part, description) == ("hidden", "a (1, 3) matrix")
+    for expected in ["second_row raised IndexError: index 1 is out of bounds", "for x: float64 array of shape (1, 3)",
+                     "in your code: second_row, line", "return x[1] + 1", "Likely cause: "]:
+        assert expected in failure, failure
+    half = [o for o in executed.cells[3].outputs if o.output_type == "error"][-1]
+    assert half.ename == "CasesFailed" and "1 of 2 cases passed, 0.5 of 1 points" in half.evalue, half
+    assert "passed  public: 1" in half.evalue and "FAILED  hidden: 3" in half.evalue, half.evalue
 
 
 def test_replies_are_bounded_before_they_are_parsed(kernel):
