@@ -4,24 +4,27 @@ Every entry is the student notebook filled in with the master's solutions (``mak
 and then changed by text mutations ``{grade_id: [(old, new), ...]}`` written against the master's
 solution code (a mutation that no longer applies raises, so the bank cannot rot silently).
 
-* A ``Mutant`` holds one realistic bug. It must fail exactly the grade cells in ``fails`` (the cell
-  that tests the buggy function and every cell that legitimately depends on it, listed explicitly),
-  and the first of them, in notebook order, must show ``message`` to the student.
-* A ``Variant`` is a correct solution written differently; it must keep all 39 autograded points.
+* A ``Mutant`` holds one realistic bug. It must lose points in exactly the grade cells in ``fails``
+  (the cell that tests the buggy function, and cells whose outcome the bug genuinely changes, listed
+  explicitly), and the first of them, in notebook order, must show ``message`` to the student. A cell
+  that is not the buggy function's own may lose points only if ``DEPENDENCIES`` (and docs/grading.md)
+  name the function as one it depends on: one bug, one charge.
+* A ``Variant`` is a correct solution written differently; it must keep every autograded point.
 
 Two ways to grade the bank:
 
 * ``run_fast(notebook)`` runs the notebook's code cells as the grader does (its ResilientExecute,
   hidden tests in this process), with every test cell replaced by the master's (as nbgrader's
   OverwriteCells does) and the plotting and optional cells left out, but without nbgrader's course
-  and gradebook; it returns ``{grade_id: error or None}``.
+  and gradebook; it returns ``{grade_id: Loss or None}``.
 * ``grade_full(notebooks, out)`` grades them with the real pipeline (``python -m autograder.grade``)
   and reads grades.csv.
 
     python -m autograder.bugbank            # mutation report through the fast path
-    python -m autograder.bugbank --full     # the same through the real grading pipeline
+    python -m autograder.bugbank --full     # the same through the real grading pipeline (./kit grade's)
 """
 import argparse
+import ast
 import copy
 import csv
 import re
@@ -31,6 +34,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from collections import namedtuple
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html import unescape
@@ -41,6 +45,8 @@ import nbformat
 from autograder import course, grade_one
 from autograder.make_examples import completed
 
+Loss = namedtuple("Loss", ["points", "message"])
+Loss.__doc__ = "What a test cell lost: points (float) and why (str: its first failure, as the student reads it)."
 SKIPPED_IN_FAST_PATH = re.compile(r"^(plot_.*|step_size_10|optional_memorise)$")
 CELL_TIMEOUT = 120
 
@@ -109,6 +115,21 @@ FLATTEN, FD, SIGMOID, RELU = ("test_flatten_images", "test_finite_difference_che
 LOSS, LAYER, INIT, FORWARD = "test_logistic_loss", "test_layer_forward", "test_weight_and_bias_init", "test_forward_pass"
 BACKWARD, TRAINING, NN_FD, BATCH_LOSS = ("test_backward_pass", "test_training", "test_nn_finite_difference_checker",
                                          "test_test_batch_loss")
+
+# The cells that judge more than their own function, and the solution cells whose bugs they may also be
+# charged for (docs/grading.md names the same); every other cell is judged with the tests' own parts
+# (activations, caches made with fixed activations) for what its function depends on.
+TRAINED = {"flatten_images", "sigmoid_activation", "relu_activation", "logistic_loss", "layer_forward",
+           "create_weights_and_biases", "forward_pass", "backward_pass", "train_network"}
+DEPENDENCIES = {
+    BACKWARD: {"layer_forward"},  # the caches are the student's own, made by their layer_forward
+    NN_FD: {"finite_difference_checker"},  # the checker may call it (with a function of its own)
+    # the student's network on the test batch; and a checker that changes the test batch's weights in place
+    # changes the loss the notebook computes after it
+    BATCH_LOSS: {"forward_pass", "layer_forward", "relu_activation", "sigmoid_activation", "logistic_loss",
+                 "finite_difference_checker", "my_nn_finite_difference_checker"},
+    TRAINING: TRAINED,  # the student's whole network, trained
+}
 
 MUTANTS = [
     # --- finite differences (REFERENCE.md §3 and the issue) -----------------------------------
@@ -195,19 +216,19 @@ MUTANTS = [
     _mutant("relu_derivative_from_output", "ReLU derivative computed from the output, out >= 0, which "
             "holds for every unit (from the input it would be s > 0)",
             {"relu_activation": [("ds = (np.asarray(s) > 0)", "ds = (out >= 0)")]},
-            [RELU, BACKWARD], "ds for s = [[-2, 0.5], [3, -0.1]] is wrong"),
+            [RELU], "ds for s = [[-2, 0.5], [3, -0.1]] is wrong"),
     _mutant("relu_np_int", "np.int (removed from NumPy) in the ReLU derivative",
             {"relu_activation": [(".astype(out.dtype)", ".astype(np.int)")]},
-            [RELU, LAYER, FORWARD, BACKWARD, TRAINING, NN_FD, BATCH_LOSS], "np.int, np.float and np.bool were removed"),
+            [RELU, TRAINING, BATCH_LOSS], "np.int, np.float and np.bool were removed"),
     # --- loss ----------------------------------------------------------------------------------
     _mutant("loss_label_broadcast", "y (n,) combined with g (n, 1) without reshaping: an (n, n) loss",
             {"logistic_loss": [("    y = np.reshape(y, np.shape(g))  # y (n,) against g (n, 1) would broadcast to (n, n)\n", ""),
                                (").ravel()", ")")]},
-            [LOSS, TRAINING, NN_FD], "was broadcast against one of shape (n, 1)"),
+            [LOSS, TRAINING], "was broadcast against one of shape (n, 1)"),
     _mutant("loss_missing_label0_term", "the (1 - y) log(1 - g) term left out: wrong only for labels 0",
             {"logistic_loss": [("loss = -(y * np.log(g) + (1 - y) * np.log(1 - g)).ravel()",
                                 "loss = -(y * np.log(g)).ravel()")]},
-            [LOSS, NN_FD], "labels 0 are scored wrongly"),
+            [LOSS], "labels 0 are scored wrongly"),
     _mutant("dL_dg_only_y1", "dL/dg = -1 / g, right only when y = 1",
             {"logistic_loss": [(DL_DG, "dL_dg = -1 / g")]},
             [LOSS, TRAINING], "right only for y = 1"),
@@ -217,13 +238,19 @@ MUTANTS = [
     # --- layer, initialisation, forward ------------------------------------------------------
     _mutant("ragged_cache", "cache = np.array([x, W, activation_grad]): a ragged array, a ValueError on NumPy >= 1.24",
             {"layer_forward": [("cache = LayerCache(x, W, activation_grad)", "cache = np.array([x, W, activation_grad])")]},
-            [LAYER, FORWARD, BACKWARD, TRAINING, NN_FD, BATCH_LOSS], "ragged array"),
+            [LAYER, BACKWARD, TRAINING, BATCH_LOSS], "ragged array"),
     _mutant("constant_init", "np.full initialisation: every hidden unit identical",
             {"create_weights_and_biases": [("np.random.normal(0, 0.01, size=(d_in, d_out))", "np.full((d_in, d_out), 0.01)")]},
             [INIT], "constant initialisation"),
     _mutant("bias_wrong_dims", "biases sized by the layers' inputs (layer_dims[:-1]) instead of outputs",
             {"create_weights_and_biases": [("for d_out in layer_dims[1:]]", "for d_out in layer_dims[:-1]]")]},
             [INIT, TRAINING], "has shape (1, 784), expected (1, 200)"),
+    _mutant("layer_missing_bias", "layer_forward forgets the bias: out = activation_fn(x @ W)",
+            {"layer_forward": [("activation_fn(x @ W + b)", "activation_fn(x @ W)")]},
+            [LAYER, BATCH_LOSS], "the bias was not added"),
+    _mutant("forward_same_input", "forward_pass feeds X_batch to every layer instead of the previous output",
+            {"forward_pass": [("layer_forward(output, W, b, activation_fn)", "layer_forward(X_batch, W, b, activation_fn)")]},
+            [FORWARD, BATCH_LOSS, TRAINING], "matrix shapes do not line up"),
     _mutant("forward_output_flat", "forward_pass returns g of shape (n,) instead of (n, 1)",
             {"forward_pass": [("        layer_caches.append(cache)\n",
                                "        layer_caches.append(cache)\n    output = output.ravel()  # one probability per example\n")]},
@@ -272,7 +299,7 @@ MUTANTS = [
     _mutant("flatten_column_major", "images flattened column by column (order='F')",
             {"flatten_images": [("flat = images.reshape(len(images), -1)",
                                  "flat = np.array([image.flatten(order=\"F\") for image in images])")]},
-            [FLATTEN], "flatten_images(X_train[:5]) is wrong"),
+            [FLATTEN], "the result for X_test[:5] is wrong"),
 ]
 
 VARIANTS = [
@@ -432,44 +459,67 @@ def _fast_notebook(notebook):
 
 
 def run_fast(notebook, cell_timeout=CELL_TIMEOUT):
-    """Run ``notebook`` with the master's test cells as the grader does; return {grade_id: error or None}.
+    """Run ``notebook`` with the master's test cells as the grader does; return {grade_id: Loss or None}.
 
-    The grader's own path (autograder.grade_one.run_as_grader: each test cell's hidden part in this
-    process), without nbgrader's course. Every autograded test cell of the master gets an entry: None
-    if the grader's verdict is a pass, else "<ErrorName>: <message>" (or why it did not run).
+    The grader's own path (autograder.grade_one.run_as_grader: every case of a test cell run by the
+    grader), without nbgrader's course. Every autograded test cell of the master gets an entry: None
+    at full marks, else the points it lost (the share of its cases that failed) and its first failure.
     """
     with tempfile.TemporaryDirectory(prefix="bugbank-") as folder:
         _prepare_folder(Path(folder))
-        executed, verdicts, _ = grade_one.run_as_grader(_fast_notebook(notebook), folder, cell_timeout=cell_timeout,
-                                                        submission_timeout=10 * cell_timeout)
+        _, verdicts, _ = grade_one.run_as_grader(_fast_notebook(notebook), folder, cell_timeout=cell_timeout,
+                                                 submission_timeout=10 * cell_timeout)
     results = {}
-    for cell in executed.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in points():
-            errors = [o for o in cell.outputs if o.output_type == "error"]
-            results[grade_id] = None if verdicts.get(grade_id) else \
-                f"{errors[-1].ename}: {errors[-1].evalue}" if errors else "lost points (no error shown)"
-    return {grade_id: results.get(grade_id, "not run") for grade_id in points()}
+    for grade_id, worth in points().items():
+        verdict = verdicts.get(grade_id)
+        if verdict is None:
+            results[grade_id] = Loss(worth, "not run")
+        elif verdict.fraction < 1:
+            failure = verdict.stopped or next(failure for _, _, failure in verdict.cases if failure)
+            results[grade_id] = Loss(round(worth * (1 - verdict.fraction), 2), failure)
+        else:
+            results[grade_id] = None
+    return results
 
 
 def failed_cells(results):
-    return {grade_id for grade_id, message in results.items() if message}
+    return {grade_id for grade_id, loss in results.items() if loss}
+
+
+def own_cells():
+    """{solution cell: the test cell that judges its functions}: the one whose Cases(...) names a function
+    the solution cell defines, else the first test cell after it (a cell that defines no function)."""
+    cells = _notebooks()[1].cells
+    judged = {}  # test cell: the functions its Cases(...) names
+    for cell in cells:
+        nbgrader = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and nbgrader.get("grade"):
+            named = re.search(r"Cases\(\"([^\"]*)\"\)", cell.source)
+            judged[nbgrader["grade_id"]] = set(named.group(1).split(", ")) if named else set()
+    owner = {}
+    for index, cell in enumerate(cells):
+        nbgrader = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and nbgrader.get("solution"):
+            defined = {node.name for node in ast.parse(cell.source).body if isinstance(node, ast.FunctionDef)}
+            after = [c.metadata["nbgrader"]["grade_id"] for c in cells[index + 1:]
+                     if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
+            owner[nbgrader["grade_id"]] = next((g for g, functions in judged.items() if functions & defined),
+                                               after[0] if after else None)
+    return owner
+
+
+def charged_outside(entry, results):
+    """(points lost outside the buggy functions' own cells, of which where no dependency is documented)."""
+    own = {own_cells()[solution] for solution in entry.mutations}
+    outside = {g: loss.points for g, loss in results.items() if loss and g not in own}
+    undocumented = {g: p for g, p in outside.items()
+                    if not any(solution in DEPENDENCIES.get(g, ()) for solution in entry.mutations)}
+    return sum(outside.values()), sum(undocumented.values())
 
 
 # ---------------------------------------------------------------------------------------------
 # Full path: the real grading pipeline
 # ---------------------------------------------------------------------------------------------
-def cell_errors(notebook_path):
-    """{grade_id: "<ErrorName>: <message>" or None} for the test cells of an executed notebook."""
-    errors = {}
-    for cell in nbformat.read(notebook_path, as_version=4).cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id in points():
-            found = [o for o in cell.get("outputs", []) if o.output_type == "error"]
-            errors[grade_id] = f"{found[-1].ename}: {found[-1].evalue}" if found else None
-    return errors
-
-
 def html_text(html):
     """What a student reads in a feedback page: the text without markup."""
     return unescape(re.sub(r"<[^>]+>", "", html))
@@ -479,7 +529,7 @@ def grade_full(notebooks, out, workers=2, extra=()):
     """Grade {student: notebook} with ``python -m autograder.grade``.
 
     Returns {student: {"failed": [grade ids below full marks], "scores": {grade_id: points},
-    "messages": {grade_id: the error its cell showed, or None}, "status", "auto_score", "reason",
+    "losses": {grade_id: Loss or None, from grades.csv}, "status", "auto_score", "reason",
     "row": the grades.csv row, "feedback": the feedback page as text}} (and writes under ``out``).
     """
     out = Path(out)
@@ -497,11 +547,11 @@ def grade_full(notebooks, out, workers=2, extra=()):
         for row in csv.DictReader(file):
             scores = {g: float(row[g]) if row[g] != "" else 0.0 for g in points()}
             feedback = out / "graded" / "feedback" / f"{row['student']}.html"
-            autograded = (out / "graded" / "course" / "autograded" / row["student"] / course.ASSIGNMENT
-                          / f"{course.NOTEBOOK}.ipynb")
+            reasons = dict(part.split(": ", 1) for part in row["reason"].split(" | ") if ": " in part)
             results[row["student"]] = {
                 "failed": [g for g, p in points().items() if scores[g] < p], "scores": scores,
-                "messages": cell_errors(autograded) if autograded.exists() else {},
+                "losses": {g: Loss(round(p - scores[g], 2), reasons.get(g, "lost points (no reason given)"))
+                           if scores[g] < p else None for g, p in points().items()},
                 "status": row["status"], "auto_score": row["auto_score"], "reason": row["reason"], "row": row,
                 "feedback": html_text(feedback.read_text()) if feedback.exists() else ""}
     return results
@@ -523,16 +573,7 @@ def evaluate_fast(names, jobs=2):
 def evaluate_full(names, workers=2):
     with tempfile.TemporaryDirectory(prefix="bugbank-full-") as out:
         graded = grade_full({name: notebook_for(BY_NAME[name]) for name in names}, out, workers)
-    return {name: {g: (None if g not in r["failed"] else _reason_for(r, g)) for g in points()}
-            for name, r in graded.items()}
-
-
-def _reason_for(result, grade_id):
-    """Why ``grade_id`` lost points: its cell's error in the autograded notebook, else grades.csv's reason."""
-    if result["messages"].get(grade_id):
-        return result["messages"][grade_id]
-    parts = [p for p in result["reason"].split(" | ") if p.startswith(f"{grade_id}: ")]
-    return parts[0].removeprefix(f"{grade_id}: ") if parts else "lost points (no error shown)"
+    return {name: r["losses"] for name, r in graded.items()}
 
 
 def message_ok(entry, results):
@@ -540,35 +581,45 @@ def message_ok(entry, results):
     if isinstance(entry, Variant) or not entry.message:
         return True
     first = first_failing(failed_cells(results))
-    return first is not None and entry.message in (results[first] or "")
+    return first is not None and entry.message in results[first].message
 
 
 def report(results, out=sys.stdout):
-    """Print the mutation report for {name: {grade_id: message or None}}; return the score line."""
+    """Print the mutation report for {name: {grade_id: Loss or None}}; return the headline."""
     total = sum(points().values())
     width = max(len(n) for n in results) + 2
-    lines = ["Mutants (each: the correct solution with one bug)",
-             f"{'mutant':<{width}}{'lost':>6}  {'verdict':<12}{'message':<9} failed cells"]
+    lines = ["Mutants (each: the correct solution with one bug); lost: all points lost, outside: lost outside the "
+             "buggy function's own cell", f"{'mutant':<{width}}{'lost':>6}{'outside':>8}  {'verdict':<12}{'message':<9} "
+             "failed cells"]
     caught = messages = mutant_count = 0
+    outside_total = undocumented_total = 0.0
     for entry in MUTANTS:
         if entry.name not in results:
             continue
         mutant_count += 1
         failed = failed_cells(results[entry.name])
-        lost = sum(points()[g] for g in failed)
+        lost = sum(loss.points for loss in results[entry.name].values() if loss)
+        outside, undocumented = charged_outside(entry, results[entry.name])
+        outside_total, undocumented_total = outside_total + outside, undocumented_total + undocumented
         status = verdict(entry, failed)
         caught += status == "OK"
         has_message = message_ok(entry, results[entry.name])
         messages += has_message
-        shown = ", ".join(g.removeprefix("test_") for g in points() if g in failed) or "-"
-        lines.append(f"{entry.name:<{width}}{lost:>6g}  {status:<12}{'ok' if has_message else 'WRONG':<9} {shown}")
+        shown = ", ".join(f"{g.removeprefix('test_')} {-results[entry.name][g].points:g}" for g in points()
+                          if g in failed) or "-"
+        lines.append(f"{entry.name:<{width}}{lost:>6g}{outside:>8g}  {status:<12}{'ok' if has_message else 'WRONG':<9} "
+                     f"{shown}")
+        if undocumented:
+            lines.append(f"{'':<{width}}        {undocumented:g} points lost where no dependency is documented")
         if status != "OK":
             expected = ", ".join(g.removeprefix("test_") for g in points() if g in entry.fails) or "-"
             lines.append(f"{'':<{width}}        expected to fail: {expected}")
-        if status != "OK" or not has_message:
-            first = first_failing(failed | set(entry.fails))
-            message = (results[entry.name].get(first) or "(passed)").splitlines()[0] if first else ""
-            lines.append(f"{'':<{width}}        expected message {entry.message!r}; {first}: {message[:160]}")
+        first = first_failing(failed | set(entry.fails))
+        if first:
+            message = (results[entry.name].get(first) or Loss(0, "(passed)")).message.splitlines()
+            lines.append(f"{'':<{width}}        {first}: {message[0][:150]}")
+            if not has_message:
+                lines.append(f"{'':<{width}}        expected the message {entry.message!r}")
     lines += ["", "Variants (correct solutions written differently)", f"{'variant':<{width}}{'kept':>6}  verdict"]
     full = variant_count = 0
     for entry in VARIANTS:
@@ -576,13 +627,15 @@ def report(results, out=sys.stdout):
             continue
         variant_count += 1
         failed = failed_cells(results[entry.name])
-        kept = total - sum(points()[g] for g in failed)
+        kept = total - sum(loss.points for loss in results[entry.name].values() if loss)
         status = verdict(entry, failed)
         full += status == "OK"
         lines.append(f"{entry.name:<{width}}{kept:>6g}  {status}")
         for grade_id in (g for g in points() if g in failed):
-            lines.append(f"{'':<{width}}        {grade_id}: {results[entry.name][grade_id].splitlines()[0][:160]}")
-    score = f"mutants caught exactly: {caught}/{mutant_count}, variants at full marks: {full}/{variant_count}"
+            lines.append(f"{'':<{width}}        {grade_id}: {results[entry.name][grade_id].message.splitlines()[0][:150]}")
+    score = (f"{caught}/{mutant_count} mutants caught exactly, {full}/{variant_count} variants at full marks, "
+             f"{outside_total:g} points lost outside the buggy function ({undocumented_total:g} where no dependency "
+             "is documented)")
     lines += ["", f"first failing cell shows the expected message: {messages}/{mutant_count}", score]
     print("\n".join(lines), file=out)
     return score

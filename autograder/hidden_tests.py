@@ -116,6 +116,8 @@ def _hw2_grader_request(request):
         if type(value) is dict:
             return {"t": "dict", "items": [[encode(k, files, depth + 1), encode(v, files, depth + 1)]
                                            for k, v in value.items()]}
+        if isinstance(value, GraderFunction):  # handed back: the grader knows it by its number
+            return {"t": "function", "number": value.number}
         if callable(value):
             return {"t": "opaque", "type": type(value).__name__}
         if hasattr(value, "__dict__") and type(vars(value)) is dict:
@@ -181,8 +183,17 @@ def _hw2_grader_request(request):
         with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(output), \
                 contextlib.redirect_stderr(output):
             warnings.simplefilter("always")
+            missing = object()
+            substitutes = {name: decode(item) for name, item in request.get("substitutes", {}).items()}
+            saved = {name: user.get(name, missing) for name in substitutes}
             try:
-                refs[request["handle"]] = value = decode({"t": "name", "name": request["function"]})(*args, **kwargs)
+                function = decode({"t": "name", "name": request["function"]})
+                user.update(substitutes)  # the grader's parts in place of the student's, for this call
+                try:
+                    refs[request["handle"]] = value = function(*args, **kwargs)
+                finally:
+                    for name, before in saved.items():
+                        user.pop(name) if before is missing else user.update({name: before})
                 reply["value"] = encode(value, files)
             except Exception as error:
                 library = (sys.prefix, sys.base_prefix, os.path.dirname(os.__file__))
@@ -222,13 +233,18 @@ def parse_reply(text):
 
 
 class FunctionProxy:
-    """A function of the student's: calling it runs it in the kernel."""
+    """A function of the student's: calling it runs it in the kernel, with the grader's ``parts``
+    ({name: function}) in place of the student's functions of those names while it runs."""
 
-    def __init__(self, kernel, name):
-        self.kernel, self.__name__ = kernel, name
+    def __init__(self, kernel, name, parts=None):
+        self.kernel, self.__name__, self.parts = kernel, name, parts or {}
 
     def __call__(self, *args, **kwargs):
-        return self.kernel.call(self.__name__, args, kwargs)
+        return self.kernel.call(self.__name__, args, kwargs, self.parts)
+
+    def with_parts(self, parts):
+        """This function, called with the grader's ``parts`` ({name: function}) for the functions it uses."""
+        return FunctionProxy(self.kernel, self.__name__, {**self.parts, **parts})
 
     def __repr__(self):
         return f"<student function {self.__name__}>"
@@ -314,6 +330,8 @@ class Kernel:
             self.received = {}
         try:
             return json.dumps({"value": self._encode(self.functions[number](*args, **kwargs))})
+        except hw2_checks.CheckFailed as failed:  # a message written for the student
+            return json.dumps({"raised": ["CheckFailed", str(failed)[:2000]]})
         except Exception as error:  # noqa: BLE001 (called wrongly: the student sees that, not the function's insides)
             return json.dumps({"raised": [type(error).__name__, "the function the grader gave could not take these "
                                           "arguments (call it as the docstring says, e.g. f(x) with x an array)"]})
@@ -372,9 +390,13 @@ class Kernel:
             return FunctionProxy(self, name)
         return self._decode(reply["value"], reply["handle"], [])
 
-    def call(self, function, args, kwargs):
+    def call(self, function, args, kwargs, parts=None):
+        """The student's ``function`` called in the kernel; ``parts``: {name: a function of the grader's}
+        that stands in for the student's function of that name during the call."""
         reply = self._request_for(function, {"op": "call", "function": function, "args": self._encode(list(args)),
-                                             "kwargs": self._encode(kwargs)})
+                                             "kwargs": self._encode(kwargs),
+                                             "substitutes": {name: self._encode(part) for name, part in
+                                                             (parts or {}).items()}})
         self._copy_back(list(args), self._decode(reply["args"], None, []))
         for category, message in reply.get("warnings", []):
             kind = getattr(builtins, category, None)
@@ -435,6 +457,11 @@ class Kernel:
         elif kind == "object":
             value = KernelObject(**{k: self._decode(v, handle, path + [k]) for k, v in item["attrs"].items()})
             value.__class__ = type(item["type"], (KernelObject,), {})
+        elif kind == "function":  # one of the grader's functions, handed back
+            number = item.get("number")
+            if type(number) is not int or not 0 <= number < len(self.functions):
+                raise self._broken(f"no function of the grader's is number {number!r}")
+            return self.functions[number]
         elif kind == "opaque":
             value = KernelObject()
             value.__class__ = type(item["type"], (KernelObject,), {})
@@ -580,6 +607,21 @@ class CellVerdict:
         return "\n".join(lines)
 
 
+def reference_part(name, function):
+    """The reference solution's ``function`` (called ``name``), standing in for the student's while a
+    student function runs (``alone``): when it cannot take what the student's code gave it, the student
+    reads that, with what it was given."""
+    def part(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001 (the student's code called it wrongly)
+            given = ", ".join(hw2_checks._describe(value) for value in args)
+            raise hw2_checks.CheckFailed(
+                f"{name} (the reference solution's, which the grader uses here in place of yours) raised "
+                f"{type(error).__name__}: {error}; it was called with {given}") from None
+    return part
+
+
 class _GradedCases(hw2_checks.Cases):
     """The grader's Cases: every case recorded with its part, nothing reported until the cell is done."""
 
@@ -612,7 +654,10 @@ def run_graded(source, kernel, cases, label):
     trusted = {name: getattr(hw2_checks, name) for name in dir(hw2_checks) if not name.startswith("_")}
     trusted.update(np=np, __name__="__graded_tests__", __builtins__=builtins, load_hidden_cases=cases.load,
                    load_public_cases=cases.load_public, reference=cases.reference, fresh_rng=cases.rng(label),
-                   Cases=lambda function: _GradedCases(function, verdict))
+                   Cases=lambda function: _GradedCases(function, verdict),
+                   alone=lambda function, *parts, **replacements: function.with_parts(
+                       {**{part: reference_part(part, getattr(cases.reference, part)) for part in parts},
+                        **replacements}))
     namespace = StudentNamespace(trusted, kernel)
     public, hidden = split(source)
     try:
