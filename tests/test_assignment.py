@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from autograder import build, course, make_hidden_reference
+from hw2_checks import TEST_ACTIVATIONS
 
 AUTOGRADED_POINTS = 39
 AUTOGRADED_CELLS = 12
@@ -291,12 +292,15 @@ def _differences(old, new, path="cases"):
     return [] if old == new else [f"{path}: {old!r} -> {new!r}"]
 
 
-def test_hidden_reference_regenerates_identically(tmp_path):
-    out = tmp_path / "hidden_reference.pkl"
-    make_hidden_reference.main(["--out", str(out)])
-    committed, regenerated = make_hidden_reference.HIDDEN_REFERENCE.read_bytes(), out.read_bytes()
-    differences = _differences(pickle.loads(committed), pickle.loads(regenerated))
-    assert not differences, (f"autograder/hidden_reference.pkl differs from what the master computes "
+@pytest.mark.parametrize("committed", [make_hidden_reference.HIDDEN_REFERENCE, make_hidden_reference.PUBLIC_CASES],
+                         ids=["hidden", "public"])
+def test_cases_regenerate_identically(tmp_path, committed):
+    """The hidden and the public cases are what the master's reference computes now."""
+    out = {"hidden": tmp_path / "hidden_reference.pkl", "public": tmp_path / "public_cases.pkl"}
+    make_hidden_reference.main(["--out", str(out["hidden"]), "--public-out", str(out["public"])])
+    regenerated = out["hidden" if committed == make_hidden_reference.HIDDEN_REFERENCE else "public"]
+    differences = _differences(pickle.loads(committed.read_bytes()), pickle.loads(regenerated.read_bytes()))
+    assert not differences, (f"{committed.relative_to(course.REPO)} differs from what the master computes "
                              f"({differences[:5]}): run `{BUILD_HIDDEN}`")
 
 
@@ -307,8 +311,7 @@ def released_files(release):
 
 
 def test_release_holds_only_student_files(released_course):
-    expected = sorted(["assignment.ipynb", "hw2.py", "hw2_checks.py", "data/mnist_threes_nines.npz",
-                       "data/test_batch_weights_biases.pkl"])
+    expected = sorted(["assignment.ipynb", *course.STUDENT_FILES])
     got = released_files(released_course.release)
     assert got == expected, (f"the release should hold exactly {expected}; got {got} "
                              f"(extra: {sorted(set(got) - set(expected))}, missing: {sorted(set(expected) - set(got))})")
@@ -524,8 +527,7 @@ def test_hidden_gradients_match_central_differences(kind, number, hidden_cases, 
     1e-10 at eps = 1e-6, and some entries are exactly 0, e.g. behind an inactive ReLU).
     """
     case = hidden_cases[kind][number]
-    functions = {"relu": reference.relu_activation, "sigmoid": reference.sigmoid_activation}
-    activations = [functions[name] for name in case["activations"]]
+    activations = [TEST_ACTIVATIONS[name] for name in case["activations"]]
     weights = [np.array(W, dtype=np.float64) for W in case["weights"]]
     biases = [np.array(b, dtype=np.float64) for b in case["biases"]]
 

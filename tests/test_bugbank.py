@@ -24,14 +24,14 @@ def _cells(grade_ids):
 
 
 def _explain(results):
-    return "\n".join(f"  {g}: {(m or 'passed').splitlines()[0][:300]}" for g, m in results.items())
+    return "\n".join(f"  {g}: " + (f"-{loss.points:g} {loss.message.splitlines()[0][:300]}" if loss else "passed")
+                     for g, loss in results.items())
 
 
 def test_bank_is_well_formed():
     names = [e.name for e in bugbank.MUTANTS + bugbank.VARIANTS]
     assert len(names) == len(set(names)), "names must be unique"
     assert len(bugbank.MUTANTS) >= 20, f"the issue asks for at least 20 mutants, the bank has {len(bugbank.MUTANTS)}"
-    assert sum(bugbank.points().values()) == 39, bugbank.points()
     for mutant in bugbank.MUTANTS:
         assert mutant.fails <= set(bugbank.points()), f"{mutant.name}: unknown grade ids {mutant.fails - set(bugbank.points())}"
         assert mutant.message or not mutant.fails, f"{mutant.name}: no message for the student"
@@ -48,10 +48,13 @@ def test_mutant_loses_exactly_its_points(name):
     assert failed == mutant.fails, (
         f"{name} ({mutant.description}): {bugbank.verdict(mutant, failed)}\n"
         f"expected to fail {_cells(mutant.fails)}, failed {_cells(failed)}\n{_explain(results)}")
+    _, undocumented = bugbank.charged_outside(mutant, results)
+    assert undocumented == 0, f"{name} costs {undocumented:g} points in cells that do not depend on its function:\n" \
+                              f"{_explain(results)}"
     if mutant.fails:
         first = bugbank.first_failing(failed)
-        assert mutant.message in results[first], (
-            f"{name}: the student should read {mutant.message!r} in {first}, which says:\n{results[first]}")
+        assert mutant.message in results[first].message, (
+            f"{name}: the student should read {mutant.message!r} in {first}, which says:\n{results[first].message}")
 
 
 @pytest.mark.parametrize("name", [v.name for v in bugbank.VARIANTS])
@@ -59,8 +62,7 @@ def test_variant_keeps_every_point(name):
     variant = bugbank.BY_NAME[name]
     results = bugbank.run_fast(bugbank.notebook_for(variant))
     failed = bugbank.failed_cells(results)
-    lost = sum(bugbank.points()[g] for g in failed)
-    assert not failed, f"{name} ({variant.description}) lost {lost:g} points:\n{_explain(results)}"
+    assert not failed, f"{name} ({variant.description}) lost points:\n{_explain(results)}"
 
 
 # --- the real pipeline -------------------------------------------------------------------------
@@ -83,21 +85,31 @@ def full_run(tmp_path_factory, worker_id):
 
 @pytest.mark.parametrize("name", FULL_MUTANTS + FULL_VARIANTS)
 def test_real_pipeline_grades_the_bank_exactly(full_run, name):
+    """./kit grade's pipeline: the same cells lose points as through the fast path, grades.csv keeps
+    fractional points and gives a reason that names the function (never a bare exception), and the
+    feedback lists every case passed and failed."""
     entry = bugbank.BY_NAME[name]
     result = full_run[name]
+    total = sum(bugbank.points().values())
     assert result["status"] == "graded", f"{name}: {result['status']} {result['reason']}"
     failed = set(result["failed"])
+    assert "Graded by the grader: " in result["feedback"] and "passed  public: " in result["feedback"], \
+        "the feedback should list the cases of every test cell"
     if isinstance(entry, bugbank.Variant):
-        assert not failed and result["auto_score"] == "39", f"{name}: {result['auto_score']}/39, {result['reason']}"
+        assert not failed and float(result["auto_score"]) == total, f"{name}: {result['auto_score']}/{total:g}, " \
+                                                                     f"{result['reason']}"
         return
     assert failed == entry.fails, f"{name}: expected to fail {_cells(entry.fails)}, failed {_cells(failed)}: {result['reason']}"
-    lost = sum(bugbank.points()[g] for g in entry.fails)
-    assert float(result["auto_score"]) == 39 - lost, f"{name}: {result['auto_score']}, expected {39 - lost:g}"
+    lost = sum(loss[0] for loss in result["losses"].values() if loss)
+    assert float(result["auto_score"]) == pytest.approx(total - lost, abs=0.011), result["row"]
+    for grade_id in failed:
+        reason = result["losses"][grade_id][1]
+        assert re.match(r"\d+ of \d+ cases failed", reason) and not re.search(r"case [^:]*: \w+(Error|Exception):", reason), \
+            f"{name}: {grade_id}'s reason in grades.csv is not explained: {reason}"
     first = bugbank.first_failing(failed)
-    assert f"{first}: CheckFailed" in result["reason"], result["reason"]
-    shown = result["messages"].get(first) or ""
-    assert entry.message in shown, f"{name}: the student should read {entry.message!r} in {first}, which says:\n{shown}"
-    assert shown.splitlines()[0].split(": ", 1)[1] in result["feedback"], f"{name}: the message is not in the feedback"
+    assert entry.message in result["losses"][first][1], \
+        f"{name}: grades.csv should say {entry.message!r} for {first}: {result['losses'][first][1]}"
+    assert "FAILED  " in result["feedback"], f"{name}: the feedback should list the failed cases"
 
 
 # Parts of a feedback page that differ from run to run by nature: the wall time the notebook prints,
