@@ -61,9 +61,10 @@ class Cases:
         self.function, self.results = function, []
 
     @contextlib.contextmanager
-    def case(self, description):
+    def case(self, description, required=False):
         """Run one case: a failed check or an error of student code inside is recorded as the case's
-        failure (and the cell goes on with its next case)."""
+        failure (and the cell goes on with its next case). required: the cell earns nothing unless
+        this case passes (a case that proves the others mean something, e.g. that training worked)."""
         try:
             yield
         except CheckFailed as failed:

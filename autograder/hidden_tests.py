@@ -517,7 +517,13 @@ class StudentNamespace(dict):
     def __missing__(self, name):
         if hasattr(builtins, name):
             raise KeyError(name)  # Python then looks among the builtins
-        value = self.kernel.fetch(name)
+        try:
+            value = self.kernel.fetch(name)
+        except KernelError as error:
+            if f"{name}: KeyError" not in str(error):
+                raise
+            raise NameError(f"{name} is not defined in the notebook: the cell that makes it did not run, or "
+                            "failed") from None
         self[name] = value
         return value
 
@@ -565,9 +571,11 @@ class CellVerdict:
 
     cases: list of [part ("public" or "hidden"), description, failure message or None]
     stopped: str, why the cell could not go on (e.g. a name it needs is missing), or None
+    required_failed: str, the description of a required case that failed (then the cell earns nothing)
     """
     cases: list = field(default_factory=list)
     stopped: str = None
+    required_failed: str = None
 
     @property
     def passed(self):
@@ -576,20 +584,21 @@ class CellVerdict:
     @property
     def fraction(self):
         """The share of the cell's points earned: the share of its cases passed (0 if it stopped)."""
-        return 0.0 if self.stopped or not self.cases else self.passed / len(self.cases)
+        return 0.0 if self.stopped or self.required_failed or not self.cases else self.passed / len(self.cases)
 
     def reason(self):
         """One line on why points were lost (the first failure), or None."""
         failed = [(part, description, failure) for part, description, failure in self.cases if failure]
         if self.stopped:
             return self.stopped.splitlines()[0]
+        if self.required_failed:
+            failed.sort(key=lambda case: case[1] != self.required_failed)  # the case that decided comes first
         if not failed:
             return None
         part, description, failure = failed[0]
         lines = [line.strip() for line in failure.splitlines() if line.strip()]
         cause = next((line for line in lines if line.startswith("Likely cause")), None)
-        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
-        return f"{len(failed)} of {len(self.cases)} cases failed{more}; {part} case {description}: {lines[0]}" + \
+        return f"{len(failed)} of {len(self.cases)} cases failed; {part} case {description}: {lines[0]}" + \
             (f" ({cause})" if cause else "")
 
     def summary(self, points):
@@ -604,6 +613,8 @@ class CellVerdict:
                 lines += ["            " + line for line in failure.splitlines()]
         if self.stopped:
             lines.append(f"  the cell stopped before its end, so it earns no points: {self.stopped}")
+        if self.required_failed:
+            lines.append(f"  the cell earns no points unless this case passes: {self.required_failed}")
         return "\n".join(lines)
 
 
@@ -630,11 +641,14 @@ class _GradedCases(hw2_checks.Cases):
         self.verdict = verdict
 
     @contextlib.contextmanager
-    def case(self, description):
+    def case(self, description, required=False):
         part = "hidden" if hw2_checks._withhold else "public"
-        with super().case(description):
+        with super().case(description, required):
             yield
-        self.verdict.cases.append([part, description, self.results[-1].failure])
+        failure = self.results[-1].failure
+        self.verdict.cases.append([part, description, failure])
+        if required and failure and not self.verdict.required_failed:
+            self.verdict.required_failed = description
 
     def report(self):
         """Nothing here: the grader reports every case of the cell together."""
