@@ -69,6 +69,9 @@ class Cases:
             yield
         except CheckFailed as failed:
             self.results.append(CaseResult(description, str(failed)))
+        except NameError as error:  # what the case needs was never made
+            self.results.append(CaseResult(description, f"{self.function}: {error}: run the cells above first (the "
+                                                        "cell that makes it did not run, or failed)"))
         except Exception as error:  # the checks could not use what came back
             self.results.append(CaseResult(description, f"{self.function}: the checks could not use what it "
                                                         f"returned ({type(error).__name__}: {error})"))

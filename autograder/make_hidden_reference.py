@@ -59,9 +59,9 @@ def build_cases(ref, seed=HIDDEN_SEED):
                                    "layer_forward", "forward_pass", "backward_pass",
                                    "my_nn_finite_difference_checker"]}
 
-    images = rng.random((3, 28, 28))
-    cases["flatten_images"].append(dict(label="three random (28, 28) images", images=images,
-                                        flat=ref.flatten_images(images)))
+    for label, n in [("three random (28, 28) images", 3), ("one random (28, 28) image, a batch of 1", 1)]:
+        images = rng.random((n, 28, 28))
+        cases["flatten_images"].append(dict(label=label, images=images, flat=ref.flatten_images(images)))
 
     for label, s in [("a float64 (4, 5) array of mixed magnitudes", rng.normal(0, 5, (4, 5))),
                      ("a float32 (6,) array", rng.normal(0, 3, 6).astype(np.float32)),

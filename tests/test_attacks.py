@@ -18,7 +18,7 @@ from autograder.grade import IPC_TMPFS_MB
 from autograder.kernel_launcher import sandbox_available
 
 # the README's example table: what the honest students get when graded alone
-HONEST = {"alice": 39, "bob": 26}
+HONEST = {"alice": 39, "bob": 29.62}
 ISSUE_LIST = {"allclose_true", "input_transformer", "always_equal", "fake_checks_module", "sniff_grader",
               "edited_metadata", "duplicated_grade_ids", "fork_bomb", "memory_bomb", "infinite_import",
               "huge_file", "self_destruct", "read_secrets", "fake_output", "prefilled_json",
@@ -28,10 +28,12 @@ ISSUE_LIST = {"allclose_true", "input_transformer", "always_equal", "fake_checks
               # found by a red-team run of round 2
               "fake_training", "many_parts", "answer_flood"}
 # what an attack on a correct notebook must lose (its trick made its own work wrong), and why
-MUST_LOSE = {"checker_is_backprop": {"test_nn_finite_difference_checker": "backpropagation"},
-             "leak_hidden": {"test_flatten_images": "largest error"},
-             "huge_replies": {"test_sigmoid_activation": "more than"},
-             "answer_flood": {"test_flatten_images": "answers to one request"}}
+# {attack: {cell: (the most it may keep, what its reason says)}}: a trick that breaks some cases of a cell
+# costs those cases (partial credit); a trick that fakes a function costs all of them
+MUST_LOSE = {"checker_is_backprop": {"test_nn_finite_difference_checker": (0, "my_nn_finite_difference_checker raised")},
+             "leak_hidden": {"test_flatten_images": (0, "largest error")},
+             "huge_replies": {"test_sigmoid_activation": (2.9, "more than")},
+             "answer_flood": {"test_flatten_images": (0.9, "answers to one request")}}
 # review reasons that show the grader saw what the attack did (not only words in its code)
 FLAGGED_FOR = {"display_hook_score": "a result was displayed in a test cell",
                "script_everywhere": "held HTML with script",
@@ -72,8 +74,9 @@ def test_attack_earns_nothing(attack_batch, attack):
 @pytest.mark.parametrize("attack", sorted(MUST_LOSE))
 def test_attack_loses_the_cells_its_trick_breaks(attack_batch, attack):
     row = attack_batch.rows[attack]
-    for cell, why in MUST_LOSE[attack].items():
-        assert row[cell] == 0, f"{attack}: {cell} should score 0, got {row[cell]}; reasons: {row['reason'][:800]}"
+    for cell, (most, why) in MUST_LOSE[attack].items():
+        assert row[cell] <= most, f"{attack}: {cell} should score at most {most}, got {row[cell]}; reasons: " \
+                                  f"{row['reason'][:800]}"
         assert why in row["reason"], f"{attack}: the reason for {cell} should mention {why!r}: {row['reason'][:800]}"
 
 

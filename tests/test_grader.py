@@ -57,7 +57,7 @@ def examples_graded(tmp_path_factory):
 
 def test_bundled_examples_get_the_expected_scores(examples_graded):
     _, rows, stdout, _ = examples_graded
-    expected = {"alice": ("graded", "39"), "bob": ("graded", "26"), "carol": ("error", "0"),
+    expected = {"alice": ("graded", "39"), "bob": ("graded", "29.62"), "carol": ("error", "0"),
                 "dave": ("partial", "39"), "erin": ("graded", "0")}
     got = {student: (row["status"], row["auto_score"]) for student, row in rows.items()}
     assert got == expected, f"expected (status, autograded score) {expected}, got {got}"
@@ -68,9 +68,11 @@ def test_bundled_examples_get_the_expected_scores(examples_graded):
 def test_every_lost_point_has_a_reason(examples_graded):
     _, rows, _, _ = examples_graded
     bob = rows["bob"]
-    for part, cause in [("test_sigmoid_activation", "overflow"), ("test_backward_pass", "summed over the batch")]:
-        assert bob[part] == "0", f"bob's {part}: expected 0 points, got {bob[part]}"
-        assert f"{part}: CheckFailed" in bob["reason"] and cause in bob["reason"], \
+    # partial credit: the sigmoid overflows only on the extreme cases; sum for mean is right for a batch of 1
+    for part, points, cause in [("test_sigmoid_activation", "2.33", "overflow"),
+                                ("test_backward_pass", "1.29", "summed over the batch")]:
+        assert bob[part] == points, f"bob's {part}: expected {points} points, got {bob[part]}"
+        assert re.search(f"{part}: \\d+ of \\d+ cases failed", bob["reason"]) and cause in bob["reason"], \
             f"bob's reason should explain {part} ({cause!r}); got {bob['reason']!r}"
     assert "not valid notebook JSON" in rows["carol"]["reason"] or "not a readable" in rows["carol"]["reason"], \
         f"carol's broken JSON should be explained, got {rows['carol']['reason']!r}"
@@ -93,7 +95,7 @@ def test_gradebook_is_consistent(examples_graded):
             grades = [g for nb in submission.notebooks for g in nb.grades]
             assert len(grades) == GRADED_CELLS, f"{student}: expected {GRADED_CELLS} grades, got {len(grades)}"
             auto = sum(g.score for g in grades if g.cell_type == "code")
-            assert str(int(auto)) == rows[student]["auto_score"], \
+            assert round(auto, 2) == float(rows[student]["auto_score"]), \
                 f"{student}: gradebook says {auto}, grades.csv says {rows[student]['auto_score']}"
 
 

@@ -23,7 +23,7 @@ def test_report_of_a_graded_batch(attack_batch):
     assert flagged and all(f"<td>{name}</td>" in shown for name in flagged), (
         f"flagged students missing from the report: {[n for n in flagged if n not in shown]}")
     # the score attacks all return zeros from flatten_images: one message, many students
-    same_bug = [n for n, r in attack_batch.rows.items() if "the result for X_test[:5] is wrong" in r["reason"]]
+    same_bug = [n for n, r in attack_batch.rows.items() if "the result for three random (28, 28) images is wrong" in r["reason"]]
     messages = _section(page, "Most frequent diagnostic messages")
     assert f'<td class="num">{len(same_bug)}</td>' in messages and len(same_bug) >= 5, (
         f"{len(same_bug)} students share the flatten_images message; the report should count them together")
