@@ -47,6 +47,7 @@ from autograder.make_examples import completed
 
 Loss = namedtuple("Loss", ["points", "message"])
 Loss.__doc__ = "What a test cell lost: points (float) and why (str: its first failure, as the student reads it)."
+BARE_EXCEPTION = re.compile(r"(\d+ of \d+ cases failed; \w+ case [^:]*: )?\w+(Error|Exception): ")  # names no function
 SKIPPED_IN_FAST_PATH = re.compile(r"^(plot_.*|step_size_10|optional_memorise)$")
 CELL_TIMEOUT = 120
 
@@ -633,9 +634,11 @@ def report(results, out=sys.stdout):
         lines.append(f"{entry.name:<{width}}{kept:>6g}  {status}")
         for grade_id in (g for g in points() if g in failed):
             lines.append(f"{'':<{width}}        {grade_id}: {results[entry.name][grade_id].message.splitlines()[0][:150]}")
+    bare = sum(bool(BARE_EXCEPTION.match(loss.message)) for entries in results.values() for loss in entries.values()
+               if loss)
     score = (f"{caught}/{mutant_count} mutants caught exactly, {full}/{variant_count} variants at full marks, "
              f"{outside_total:g} points lost outside the buggy function ({undocumented_total:g} where no dependency "
-             "is documented)")
+             f"is documented), {bare} reasons a bare exception")
     lines += ["", f"first failing cell shows the expected message: {messages}/{mutant_count}", score]
     print("\n".join(lines), file=out)
     return score

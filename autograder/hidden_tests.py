@@ -1,28 +1,32 @@
-"""Run a test cell's hidden tests in the grader's own process, never in the student's kernel.
+"""Run every test cell in the grader's own process, never in the student's kernel: its public part
+and then its hidden part, case by case (``run_graded``), which decides the cell's score (``CellVerdict``).
 
 Everything in the student's kernel can be changed by student code: numpy, builtins, IPython's input
-transformers, the checks themselves, the files it can read. So the hidden part of a test cell (the
-lines between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``) runs here instead, with the
-instructor's hw2_checks and the hidden reference loaded from the instructor's folder. When it names
-something it does not define (``sigmoid_activation``, ``history``), that name is looked up in the
-kernel: a function becomes a proxy whose calls run in the kernel, a value is copied out. Only data
-crosses from the kernel -- arrays as .npy bytes read with ``allow_pickle=False``, numbers, strings,
-and containers of them -- so an object with a lying ``__eq__`` or ``__array__`` arrives as what it is,
-and every comparison happens here. The kernel sees the hidden inputs, never the expected answers.
-Large arrays travel as .npy files in an exchange folder both sides see (the scratch folder of the
-kernel's sockets), small ones inline; the code that answers in the kernel is defined there once.
+transformers, the checks themselves, the files it can read. So the test cell (the public part the
+kernel also ran for the student to see, and the lines between ``### BEGIN HIDDEN TESTS`` and
+``### END HIDDEN TESTS``, which the kernel never sees) runs here, with the instructor's hw2_checks and
+cases loaded from the instructor's folder. When it names something it does not define
+(``sigmoid_activation``, ``history``), that name is looked up in the kernel: a function becomes a
+proxy whose calls run in the kernel, a value is copied out. Only data crosses from the kernel --
+arrays as .npy bytes read with ``allow_pickle=False``, numbers, strings, and containers of them -- so
+an object with a lying ``__eq__`` or ``__array__`` arrives as what it is, and every comparison happens
+here. The kernel sees the inputs, never the expected answers. Large arrays travel as .npy files in an
+exchange folder both sides see (the scratch folder of the kernel's sockets), small ones inline; the
+code that answers in the kernel is defined there once.
 
 Objects that come back from a call keep a handle to the original in the kernel: passing them back
-(the caches from forward_pass to backward_pass) passes the student's own object. Arrays given to a
-call are copied back after it, so the checks see it when student code changed its arguments.
+(the caches from layer_forward to backward_pass) passes the student's own object. Arrays given to a
+call are copied back after it, so the checks see it when student code changed its arguments. An error
+of student code comes back with the student's own lines (never the tests').
 
-A function of the hidden tests handed to student code (the function a finite-difference checker
-differentiates, activations) stays here: the kernel gets a stand-in that sends its arguments back
-over the kernel's stdin channel while the grader's request runs (``Kernel.answer``), so the hidden
-tests' code never reaches the kernel. Everything the kernel sends is refused before parsing when it
-is larger, holds more objects or is nested deeper than the kernel side ever sends, and the values of
-a cell's calls are released after it. Besides the fixed cases of the hidden reference, every
-submission gets cases drawn for it (``HiddenCases``); the checks' messages show no expected value.
+A function of the tests handed to student code (the function a finite-difference checker
+differentiates, activations, and the reference solution's parts a student function is judged with,
+``alone``) stays here: the kernel gets a stand-in that sends its arguments back over the kernel's stdin
+channel while the grader's request runs (``Kernel.answer``), so the tests' code never reaches the
+kernel. Everything the kernel sends is refused before parsing when it is larger, holds more objects or
+is nested deeper than the kernel side ever sends, and the values of a cell's calls are released after
+it. Besides the fixed cases of the hidden reference, every submission gets cases drawn for it
+(``HiddenCases``); the hidden cases' messages show no expected value.
 """
 import base64
 import builtins
@@ -522,8 +526,7 @@ class StudentNamespace(dict):
         except KernelError as error:
             if f"{name}: KeyError" not in str(error):
                 raise
-            raise NameError(f"{name} is not defined in the notebook: the cell that makes it did not run, or "
-                            "failed") from None
+            raise NameError(f"name {name!r} is not defined in the notebook") from None
         self[name] = value
         return value
 

@@ -49,7 +49,7 @@ def message_kind(message):
     """A diagnostic message with its numbers and quoted values blanked, so that the same bug groups."""
     text = re.sub(r"\(Likely cause: .*?\)$|\bLikely cause: .*$", "", message)  # one bug, whichever hint it got
     text = re.sub(r"\[[^\]]*\]|\([^)]*\)", "(…)", text)
-    return re.sub(r"-?\d+(\.\d+)?(e-?\d+)?", "#", text)[:240]
+    return re.sub(r"-?\d+(\.\d+)?(e-?\d+)?", "#", text).strip()[:240]
 
 
 def _histogram(rows, path):

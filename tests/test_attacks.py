@@ -31,7 +31,7 @@ ISSUE_LIST = {"allclose_true", "input_transformer", "always_equal", "fake_checks
 # {attack: {cell: (the most it may keep, what its reason says)}}: a trick that breaks some cases of a cell
 # costs those cases (partial credit); a trick that fakes a function costs all of them
 MUST_LOSE = {"checker_is_backprop": {"test_nn_finite_difference_checker": (0, "my_nn_finite_difference_checker raised")},
-             "leak_hidden": {"test_flatten_images": (0, "largest error")},
+             "leak_hidden": {"test_flatten_images": (0, "is wrong in")},
              "huge_replies": {"test_sigmoid_activation": (2.9, "more than")},
              "answer_flood": {"test_flatten_images": (0.9, "answers to one request")}}
 # review reasons that show the grader saw what the attack did (not only words in its code)
@@ -185,7 +185,7 @@ def test_gradebook_holds_every_student_and_its_scores(attack_batch):
         assert students >= set(HONEST), f"students missing from the gradebook: {set(HONEST) - students}"
         for student, points in HONEST.items():
             submission = gradebook.find_submission(course.ASSIGNMENT, student)
-            assert submission.code_score == points, (
+            assert submission.code_score == pytest.approx(points, abs=0.01), (
                 f"the gradebook has {submission.code_score} code points for {student}, expected {points}")
 
 
