@@ -67,7 +67,7 @@ def reasons_by_cell(autograded_notebook, verdicts):
     for grade_id, verdict in verdicts.items():
         reason = CellVerdict(**verdict).reason()
         if reason and grade_id not in reasons:
-            reasons[grade_id] = reason[:400]
+            reasons[grade_id] = reason
     return reasons
 
 

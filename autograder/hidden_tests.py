@@ -601,8 +601,9 @@ class CellVerdict:
         part, description, failure = failed[0]
         lines = [line.strip() for line in failure.splitlines() if line.strip()]
         cause = next((line for line in lines if line.startswith("Likely cause")), None)
-        return f"{len(failed)} of {len(self.cases)} cases failed; {part} case {description}: {lines[0]}" + \
-            (f" ({cause})" if cause else "")
+        first = lines[0] if len(lines[0]) <= 240 else lines[0][:240] + "..."
+        return f"{len(failed)} of {len(self.cases)} cases failed; {part} case {description[:120]}: {first}" + \
+            (f" ({cause[:300]})" if cause else "")
 
     def summary(self, points):
         """What the feedback shows under the cell: each case passed or failed, with the failure's message
