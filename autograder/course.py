@@ -50,8 +50,8 @@ class MasterError(ValueError):
 
 
 def check_master(master=MASTER):
-    """Raise MasterError unless every autograded test cell of the master has a hidden part: a test
-    cell scores only when its hidden part passes in the grader (nothing the kernel shows counts)."""
+    """Raise MasterError unless every autograded test cell of the master has a hidden part: cases on
+    numbers no student has seen, run by the grader (which scores a cell by its cases, public and hidden)."""
     from autograder.hidden_tests import split
 
     cells = nbformat.read(master, as_version=4).cells

@@ -114,7 +114,7 @@ def grade(template, work, student, submission, cell_timeout, submission_timeout,
 
 def run_as_grader(notebook, folder, cell_timeout=120, submission_timeout=600, kernel_name="python3",
                   blas_threads=1):
-    """Run ``notebook`` as the grader does (ResilientExecute: each test cell's hidden part in this
+    """Run ``notebook`` as the grader does (ResilientExecute: every case of each test cell in this
     process), without nbgrader's course or gradebook: the one hidden-test path, for the bug bank, the
     build and the tests. ``folder`` holds the student files (it is copied; it stays as it is).
 
