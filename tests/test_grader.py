@@ -131,6 +131,23 @@ def test_regrading_is_idempotent_and_resumes_only_what_is_missing(examples_grade
     assert again == rows, "grading again changed the results"
 
 
+def test_one_student_is_graded_again_on_request(examples_graded, tmp_path):
+    """--student ID regrades that student (a regrade request) and leaves every other entry as it was."""
+    out, rows, _, _ = examples_graded
+    again = tmp_path / "again"
+    shutil.copytree(out, again, symlinks=True)
+    before = json.loads((again / "results.json").read_text())
+    regraded, stdout = grade(EXAMPLES, again, "--workers", "1", "--student", "bob")
+    assert "1 to grade (asked: bob)" in stdout, stdout
+    after = json.loads((again / "results.json").read_text())
+    assert {s: e for s, e in after.items() if s != "bob"} == {s: e for s, e in before.items() if s != "bob"}, \
+        "other students' entries changed"
+    assert regraded == rows, "grading bob again changed the results"
+    run = subprocess.run([sys.executable, "-m", "autograder.grade", str(EXAMPLES), "--out", str(again),
+                          "--student", "nobody"], cwd=course.REPO, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2 and "no submission for nobody" in run.stderr, run.stderr
+
+
 def test_tampered_and_noisy_correct_submission_keeps_full_marks(tmp_path):
     """Deleted and edited test cells are restored from the gradebook; stderr output costs nothing.
     Graded without the sandbox: the fallback of a machine where the grader is not root."""
