@@ -6,6 +6,7 @@ Accepted layouts (a folder, or a zip of one):
     Canvas download zip                      <name>_[LATE_]<user id>_<submission id>_assignment[-N].ipynb
     Gradescope export zip                    submission_<id>/assignment.ipynb (+ submission_metadata.yml)
 """
+import dataclasses
 import hashlib
 import json
 import re
@@ -33,6 +34,7 @@ class Submission:
     path: Path
     name: str = ""
     problem: str = ""
+    note: str = ""  # graded, with something the instructor should know (e.g. the file's name was not the usual)
 
     @property
     def sha256(self):
@@ -69,7 +71,7 @@ def check(submission, root):
         problem = f"{link!r} is a symbolic link: links are never followed"
     else:
         problem = submission.problem or _file_problem(submission.path)
-    return Submission(submission.student_id, submission.path, submission.name, problem)
+    return dataclasses.replace(submission, problem=problem)
 
 
 def _file_problem(path):
@@ -159,21 +161,33 @@ def _from_folder(student_id, folder, name=""):
     expected = folder / NOTEBOOK_NAME
     if expected.is_file():
         return Submission(student_id, expected, name)
-    found = sorted(p.name for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-    problem = (f"no {NOTEBOOK_NAME} in the submission; found {', '.join(found)}: rename it to {NOTEBOOK_NAME}"
-               if found else f"no {NOTEBOOK_NAME} (no notebook at all) in the submission")
+    found = sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    if len(found) == 1:  # a re-download ("assignment (1).ipynb") or a renamed file: the only notebook there
+        return Submission(student_id, found[0], name, note=_other_name(found[0].relative_to(folder)))
+    problem = (f"no {NOTEBOOK_NAME} in the submission; found {', '.join(p.name for p in found)}: keep only "
+               f"{NOTEBOOK_NAME}" if found else f"no {NOTEBOOK_NAME} (no notebook at all) in the submission")
     return Submission(student_id, expected, name, problem)
 
 
+def _other_name(name):
+    return f"graded {str(name)!r}, the one notebook in the submission (not named {NOTEBOOK_NAME})"
+
+
 def _canvas(folder):
+    files = [(path, CANVAS_NAME.match(path.name)) for path in sorted(folder.iterdir()) if not path.is_dir()]
+    files = [(path, match) for path, match in files if match]
+    notebooks = {}  # user: how many notebooks Canvas holds for them
+    for _, match in files:
+        notebooks[match["user"]] = notebooks.get(match["user"], 0) + match["file"].endswith(".ipynb")
     submissions = []
-    for path in sorted(folder.iterdir()):
-        match = CANVAS_NAME.match(path.name)
-        if not match or path.is_dir():
-            continue
-        problem = "" if CANVAS_NOTEBOOK.match(match["file"]) else \
-            f"the file is named {match['file']!r}, not {NOTEBOOK_NAME}"
-        submissions.append(Submission(match["user"], path, match["name"], problem))
+    for path, match in files:
+        if CANVAS_NOTEBOOK.match(match["file"]):
+            submissions.append(Submission(match["user"], path, match["name"]))
+        elif match["file"].endswith(".ipynb") and notebooks[match["user"]] == 1:  # e.g. "assignment (1).ipynb"
+            submissions.append(Submission(match["user"], path, match["name"], note=_other_name(match["file"])))
+        else:
+            submissions.append(Submission(match["user"], path, match["name"],
+                                          f"the file is named {match['file']!r}, not {NOTEBOOK_NAME}"))
     return submissions
 
 

@@ -278,8 +278,8 @@ class ClassGrader:
             warnings.simplefilter("ignore", SAWarning)  # nbgrader's relationships warn on autoflush
             copy_submission(private_gb, class_gb, student)
         crashed = any("KernelDied" in r or "SubmissionTimeout" in r for r in result["reasons"].values())
-        self._record(submission, status="partial" if crashed else "graded", reasons=result["reasons"],
-                     seconds=seconds, review=result.get("review"))
+        self._record(submission, status="partial" if crashed else "graded", reason=submission.note,
+                     reasons=result["reasons"], seconds=seconds, review=result.get("review"))
         shutil.rmtree(private, ignore_errors=True)
 
     def _record(self, submission, status, reason="", reasons=None, seconds=None, review=None):
