@@ -57,10 +57,14 @@ def _histogram(rows, path):
     graded = [r for r in rows if r["status"] in GRADED]
     maximum = float(graded[0]["max"]) if graded else 60
     bins = range(0, int(maximum) + 2)
-    axes.hist([[float(r["auto_score"]) for r in graded], [float(r["total"]) for r in graded]], bins=bins,
-              label=["autograded points", "total so far (auto + manual)"])
+    if graded:
+        axes.hist([[float(r["auto_score"]) for r in graded], [float(r["total"]) for r in graded]], bins=bins,
+                  label=["autograded points", "total so far (auto + manual)"])
+        axes.legend()
+    else:  # an empty histogram would draw axes around nothing, from -0.04 to 0.04
+        axes.set(xlim=(0, maximum), ylim=(0, 1))
+        axes.text(maximum / 2, 0.5, "no graded submission yet", ha="center", va="center")
     axes.set(title=f"Scores of {len(graded)} graded submissions", xlabel="points", ylabel="students")
-    axes.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -49,3 +49,21 @@ def test_report_escapes_student_text(tmp_path):
     assert hostile not in page and "<img src=x" not in page and "<b>bold" not in page, (
         "student ids and messages must be escaped in the report")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_a_batch_with_nothing_graded_says_so(tmp_path, monkeypatch):
+    """Only error rows: the histogram says there is nothing to show instead of axes around nothing."""
+    shown = []
+    monkeypatch.setattr(report.plt.Axes, "text", lambda self, x, y, text, **kw: shown.append(text))
+    parts = [c.metadata.nbgrader["grade_id"] for c in nbformat.read(course.MASTER, 4).cells
+             if c.metadata.get("nbgrader", {}).get("points") is not None]
+    with open(tmp_path / "grades.csv", "w", newline="") as file:
+        writer = csv.DictWriter(file, ["student", "status", *parts, "auto_score", "auto_max", "total", "max",
+                                       "reason", "review"])
+        writer.writeheader()
+        writer.writerow({"student": "carol", "status": "error", **{p: "" for p in parts}, "auto_score": "",
+                         "auto_max": 39, "total": "", "max": 60, "reason": "not valid notebook JSON", "review": ""})
+    (tmp_path / "results.json").write_text(json.dumps({"carol": {"status": "error", "reason": "not valid JSON"}}))
+    report.write_report(tmp_path)
+    assert "no graded submission yet" in shown, shown
+    assert (tmp_path / "report" / "scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
