@@ -291,10 +291,11 @@ def check_list_of_arrays(function, name, got, expected, *, known_layer_bugs=None
 
 
 def _shape_cause(got_shape, expected_shape):
-    if len(expected_shape) in (1, 2) and got_shape == (expected_shape[0], expected_shape[0]) \
-            and expected_shape != got_shape:
-        return ("an array of shape (n,) was broadcast against one of shape (n, 1), giving (n, n); "
-                "reshape y to (n, 1) (y.reshape(-1, 1)) or g to (n,) before combining them")
+    n = expected_shape[0] if expected_shape else 0
+    if len(expected_shape) in (1, 2) and n > 1 and got_shape in [(n, n), (n * n,)] and expected_shape != got_shape:
+        return ("an array of shape (n,) was broadcast against one of shape (n, 1), giving (n, n)"
+                + (" (then flattened to n * n values)" if got_shape == (n * n,) else "")
+                + "; reshape y to (n, 1) (y.reshape(-1, 1)) or g to (n,) before combining them")
     if got_shape == expected_shape[::-1]:
         return "a transposed result: weights are (d_in, d_out), so use x.T @ delta for the gradient of W"
     if len(expected_shape) == 2 and got_shape == expected_shape[:1]:

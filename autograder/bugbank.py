@@ -226,6 +226,10 @@ MUTANTS = [
             {"logistic_loss": [("    y = np.reshape(y, np.shape(g))  # y (n,) against g (n, 1) would broadcast to (n, n)\n", ""),
                                (").ravel()", ")")]},
             [LOSS, TRAINING], "was broadcast against one of shape (n, 1)"),
+    _mutant("loss_label_broadcast_flattened", "y (n,) combined with g (n, 1) without reshaping, then .ravel(): "
+            "n * n losses",
+            {"logistic_loss": [("    y = np.reshape(y, np.shape(g))  # y (n,) against g (n, 1) would broadcast to (n, n)\n", "")]},
+            [LOSS, TRAINING], "was broadcast against one of shape (n, 1)"),
     _mutant("loss_missing_label0_term", "the (1 - y) log(1 - g) term left out: wrong only for labels 0",
             {"logistic_loss": [("loss = -(y * np.log(g) + (1 - y) * np.log(1 - g)).ravel()",
                                 "loss = -(y * np.log(g)).ravel()")]},

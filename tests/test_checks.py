@@ -92,3 +92,10 @@ def test_hidden_messages_show_no_expected_value():
     with hw2_checks.withholding_expected(), pytest.raises(CheckFailed) as failed:
         check_array("relu_activation", "out", np.array([0.25, 7.0]), np.array([0.5, 7.0]))
     assert "0.5" not in str(failed.value) and "off by about 1e-1 " in str(failed.value), str(failed.value)
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (9,)])
+def test_a_loss_broadcast_to_n_by_n_is_named_even_when_flattened(shape):
+    with pytest.raises(CheckFailed) as failed:
+        check_array("logistic_loss", "loss", np.zeros(shape), np.zeros(3))
+    assert "was broadcast against one of shape (n, 1)" in str(failed.value), str(failed.value)
