@@ -14,6 +14,17 @@ def _section(page, title):
     return page.split(f"<h2>{title}</h2>", 1)[1].split("<h2>", 1)[0]
 
 
+def _write_grades_csv(folder, row, part_score):
+    """A grades.csv of one student: ``row`` and ``part_score`` in every graded part of the master."""
+    parts = [c.metadata.nbgrader["grade_id"] for c in nbformat.read(course.MASTER, 4).cells
+             if c.metadata.get("nbgrader", {}).get("points") is not None]
+    with open(folder / "grades.csv", "w", newline="") as file:
+        writer = csv.DictWriter(file, ["student", "status", *parts, "auto_score", "auto_max", "total", "max",
+                                       "reason", "review"])
+        writer.writeheader()
+        writer.writerow({**{p: part_score for p in parts}, "auto_max": 39, "max": 60, **row})
+
+
 def test_report_of_a_graded_batch(attack_batch):
     page = report.write_report(attack_batch.out).read_text()
     missing = [title for title in SECTIONS if f"<h2>{title}</h2>" not in page]
@@ -34,14 +45,8 @@ def test_report_of_a_graded_batch(attack_batch):
 
 def test_report_escapes_student_text(tmp_path):
     hostile = "<script>alert(1)</script>"
-    parts = [c.metadata.nbgrader["grade_id"] for c in nbformat.read(course.MASTER, 4).cells
-             if c.metadata.get("nbgrader", {}).get("points") is not None]
-    with open(tmp_path / "grades.csv", "w", newline="") as file:
-        writer = csv.DictWriter(file, ["student", "status", *parts, "auto_score", "auto_max", "total", "max",
-                                       "reason", "review"])
-        writer.writeheader()
-        writer.writerow({"student": hostile, "status": "graded", **{p: 0 for p in parts}, "auto_score": 0,
-                         "auto_max": 39, "total": 0, "max": 60, "reason": "x", "review": "<img src=x onerror=1>"})
+    _write_grades_csv(tmp_path, {"student": hostile, "status": "graded", "auto_score": 0, "total": 0, "reason": "x",
+                                 "review": "<img src=x onerror=1>"}, 0)
     (tmp_path / "results.json").write_text(json.dumps({hostile: {
         "status": "graded", "seconds": 1.0, "review": ["<img src=x onerror=1>"],
         "reasons": {"test_flatten_images": "CheckFailed: <b>bold</b>"}}}))
@@ -55,14 +60,8 @@ def test_a_batch_with_nothing_graded_says_so(tmp_path, monkeypatch):
     """Only error rows: the histogram says there is nothing to show instead of axes around nothing."""
     shown = []
     monkeypatch.setattr(report.plt.Axes, "text", lambda self, x, y, text, **kw: shown.append(text))
-    parts = [c.metadata.nbgrader["grade_id"] for c in nbformat.read(course.MASTER, 4).cells
-             if c.metadata.get("nbgrader", {}).get("points") is not None]
-    with open(tmp_path / "grades.csv", "w", newline="") as file:
-        writer = csv.DictWriter(file, ["student", "status", *parts, "auto_score", "auto_max", "total", "max",
-                                       "reason", "review"])
-        writer.writeheader()
-        writer.writerow({"student": "carol", "status": "error", **{p: "" for p in parts}, "auto_score": "",
-                         "auto_max": 39, "total": "", "max": 60, "reason": "not valid notebook JSON", "review": ""})
+    _write_grades_csv(tmp_path, {"student": "carol", "status": "error", "auto_score": "", "total": "",
+                                 "reason": "not valid notebook JSON", "review": ""}, "")
     (tmp_path / "results.json").write_text(json.dumps({"carol": {"status": "error", "reason": "not valid JSON"}}))
     report.write_report(tmp_path)
     assert "no graded submission yet" in shown, shown
