@@ -18,10 +18,11 @@ import nbformat
 from nbgrader.apps import NbGraderAPI
 from traitlets.config.loader import PyFileConfigLoader
 
-REPO = Path(__file__).resolve().parent.parent
+from autograder import master
+from autograder.master import MASTER, REPO
+
 ASSIGNMENT = "hw2"
 NOTEBOOK = "assignment"
-MASTER = REPO / "solutions" / "master.ipynb"
 STUDENT_FILES = ["hw2.py", "hw2_checks.py", "data/mnist_threes_nines.npz", "data/test_batch_weights_biases.pkl",
                  "data/public_cases.pkl"]
 HIDDEN_REFERENCE = REPO / "autograder" / "hidden_reference.pkl"
@@ -39,27 +40,32 @@ class NbgraderFailed(RuntimeError):
     """An nbgrader step reported failure; the message holds its log and traceback."""
 
 
-def grade_ids_in_order(master=MASTER):
-    """The grade ids of all the master's nbgrader cells, in notebook order."""
-    cells = nbformat.read(master, as_version=4).cells
-    return [c.metadata["nbgrader"]["grade_id"] for c in cells if "grade_id" in c.metadata.get("nbgrader", {})]
+def master_version():
+    """The version of what grading depends on (master, hidden reference, student files): grades
+    record it, and a run regrades what was graded under another."""
+    return master.version([MASTER, HIDDEN_REFERENCE, *(REPO / name for name in STUDENT_FILES)])
 
 
 class MasterError(ValueError):
     """The master notebook cannot be graded as it is; the message says what to change."""
 
 
-def check_master(master=MASTER):
-    """Raise MasterError unless every autograded test cell of the master has a hidden part: cases on
-    numbers no student has seen, run by the grader (which scores a cell by its cases, public and hidden)."""
+def check_master(path=MASTER):
+    """Raise MasterError unless every autograded test cell of the master has a hidden part (cases on
+    numbers no student has seen, run by the grader, which scores a cell by its cases, public and
+    hidden), and every "(N points)" in its prose matches the points of the cells it announces."""
     from autograder.hidden_tests import split
 
-    cells = nbformat.read(master, as_version=4).cells
+    cells = nbformat.read(path, as_version=4).cells
+    auto = {part.grade_id for part in master.read(path).auto}
     without = [c.metadata["nbgrader"]["grade_id"] for c in cells
-               if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade") and not split(c.source)[1].strip()]
+               if c.metadata.get("nbgrader", {}).get("grade_id") in auto and not split(c.source)[1].strip()]
     if without:
-        raise MasterError(f"{master.name}: these test cells have no hidden tests (### BEGIN HIDDEN TESTS ... "
+        raise MasterError(f"{path.name}: these test cells have no hidden tests (### BEGIN HIDDEN TESTS ... "
                           f"### END HIDDEN TESTS), so the grader cannot score them: {', '.join(without)}")
+    problems = master.read(path).points_problems()
+    if problems:
+        raise MasterError(f"{path.name}: " + "; ".join(problems))
 
 
 def without_hidden_tests(notebook):

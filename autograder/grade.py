@@ -16,6 +16,7 @@ Submissions are only ever read.
 import argparse
 import csv
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -36,7 +37,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 
-from autograder import collect, course, grade_one, kernel_launcher, report
+from autograder import collect, course, grade_one, hand_grades, kernel_launcher, master, report
 from autograder.grade_one import KERNEL_NAME
 
 KILL_MARGIN = 120  # seconds past the submission timeout before a worker process is killed
@@ -45,6 +46,7 @@ KILL_MARGIN = 120  # seconds past the submission timeout before a worker process
 # worker that goes over dies, and the crash is charged to the submission it was grading alone.
 GRADER_MEMORY_MB = 2048
 IPC_TMPFS_MB = 256  # sandbox: the room a kernel has in its ipc folder (sockets, large arrays for the hidden tests)
+VERSION_FILE = "master_version"  # in a course folder: the master version it was generated from
 
 
 def init_worker(grader_pid, ipc_tmpfs):
@@ -109,14 +111,23 @@ class ClassGrader:
         self.sandbox = not kernel_spec and (kernel_launcher.sandbox_available() if sandbox is None else sandbox)
         self.ledger_path = self.out / "results.json"
         self.ledger = json.loads(self.ledger_path.read_text()) if self.ledger_path.exists() else {}
+        self.version = course.master_version()
 
     def prepare(self):
-        """The class course and the template that private courses copy (made once, then reused)."""
+        """The class course and the template that private courses copy, for the master as it is now:
+        made once, and made again when the master's version changes (the class gradebook keeps its
+        students; their hand grades are saved and put back as each one is regraded)."""
         course.check_master()
-        if not (self.template / "gradebook.db").exists():
+        stamp = lambda root: root / VERSION_FILE  # noqa: E731
+        if not (self.template / "gradebook.db").exists() or _read_text(stamp(self.template)) != self.version:
+            shutil.rmtree(self.template, ignore_errors=True)
             course.generate_release(self.template)
+            stamp(self.template).write_text(self.version)
         if not (self.course_root / "source").exists() or not self._assignment_in_gradebook():
             course.generate_release(self.course_root, db_url=self.db_url)
+            stamp(self.course_root).write_text(self.version)
+        elif _read_text(stamp(self.course_root)) != self.version:
+            self._rebuild_class_course()
         shutil.copyfile(course.CONFIG_FILE, self.course_root / "nbgrader_config.py")
         kernel_dir = self.work / "jupyter" / "kernels" / KERNEL_NAME
         kernel_dir.mkdir(parents=True, exist_ok=True)
@@ -134,6 +145,25 @@ class ClassGrader:
             print("WARNING: no sandbox (it needs root on Linux): student code runs as this user and can read "
                   "what this user can; see SECURITY.md", file=sys.stderr)
 
+    def _rebuild_class_course(self):
+        """The master changed: save the hand grades, take the submissions out of the class gradebook
+        (nbgrader changes no assignment that has some; a SQLite gradebook is backed up first), and
+        generate the assignment again."""
+        old = _read_text(self.course_root / VERSION_FILE) or "unknown"
+        if self.db_url.startswith("sqlite:///") and Path(self.db_url.removeprefix("sqlite:///")).exists():
+            backup = self.work / f"gradebook-before-{self.version}.db"
+            backup.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.db_url.removeprefix("sqlite:///"), backup)
+        with Gradebook(self.db_url, course_id="hw2") as gb, warnings.catch_warnings():
+            warnings.simplefilter("ignore", SAWarning)  # as in _merge
+            kept = hand_grades.save(gb, self.out / hand_grades.FILE)
+            for submission in list(gb.find_assignment(course.ASSIGNMENT).submissions):
+                gb.remove_submission(course.ASSIGNMENT, submission.student_id)
+        course.generate_release(self.course_root, db_url=self.db_url)
+        (self.course_root / VERSION_FILE).write_text(self.version)
+        print(f"The master changed (version {old} -> {self.version}): the course was rebuilt; every submission is "
+              f"graded again" + (f", and the hand grades of {len(kept)} students are put back" if kept else ""))
+
     def _assignment_in_gradebook(self):
         with Gradebook(self.db_url, course_id="hw2") as gb:
             return any(a.name == course.ASSIGNMENT for a in gb.assignments)
@@ -146,19 +176,24 @@ class ClassGrader:
         unknown = set(students) - {s.student_id for s in submissions}
         if unknown:
             raise ValueError(f"no submission for {', '.join(sorted(map(_printable, unknown)))} in {location}")
-        todo = []
+        todo, stale = [], 0
         for submission in submissions:
             previous = self.ledger.get(submission.student_id, {})
-            if students and submission.student_id not in students:
+            outdated = bool(previous) and previous.get("version") != self.version
+            if students and submission.student_id not in students and not outdated:
                 continue
             if submission.problem:
                 self._record(submission, status="error", reason=submission.problem)
-            elif force or students or previous.get("sha256") != submission.sha256 or previous.get("status") == "error":
+            elif force or students or outdated or previous.get("sha256") != submission.sha256 \
+                    or previous.get("status") == "error":
                 todo.append(submission)
+                stale += outdated and previous.get("status") != "error"
         done = len(submissions) - len(todo)
         asked = f" (asked: {', '.join(map(_printable, students))})" if students else ""
         print(f"{len(submissions)} submissions: {len(todo)} to grade{asked}, {done} already graded, unreadable "
               f"or left as they are ({self.workers} workers)")
+        if stale:
+            print(f"{stale} of them were graded under an earlier version of the master: graded again under {self.version}")
         try:
             self._grade_all(todo)
         except KeyboardInterrupt:
@@ -277,23 +312,55 @@ class ClassGrader:
                 Gradebook(self.db_url, course_id="hw2") as class_gb, warnings.catch_warnings():
             warnings.simplefilter("ignore", SAWarning)  # nbgrader's relationships warn on autoflush
             copy_submission(private_gb, class_gb, student)
+            notes = hand_grades.restore(class_gb, student, self.out / hand_grades.FILE)
         crashed = any("KernelDied" in r or "SubmissionTimeout" in r for r in result["reasons"].values())
-        self._record(submission, status="partial" if crashed else "graded", reason=submission.note,
-                     reasons=result["reasons"], seconds=seconds, review=result.get("review"))
+        self._record(submission, status="partial" if crashed else "graded",
+                     reason=" | ".join(filter(None, [submission.note, *notes])), reasons=result["reasons"], seconds=seconds, review=result.get("review"))
         shutil.rmtree(private, ignore_errors=True)
 
     def _record(self, submission, status, reason="", reasons=None, seconds=None, review=None):
         self.ledger[submission.student_id] = {
             "sha256": submission.sha256, "file": str(submission.path), "name": submission.name,
-            "status": status, "reason": reason, "reasons": reasons or {}, "review": review or [],
+            "status": status, "reason": reason, "reasons": reasons or {}, "review": review or [], "version": self.version,
             "seconds": round(seconds, 2) if seconds else None}
+        self._save_ledger()
+
+    def _save_ledger(self):
         temporary = self.ledger_path.with_suffix(".tmp")
         temporary.write_text(json.dumps(self.ledger, indent=1, sort_keys=True))
         temporary.replace(self.ledger_path)  # atomic: an interrupted run never leaves half a ledger
 
+    def refresh_feedback(self, submissions):
+        """Make the feedback again, from the class gradebook, for every graded student whose hand grades
+        (formgrader's scores, extra credit, comments) changed since it was made; return those students.
+        grades.csv reads the gradebook anyway: no regrading needed after hand grading."""
+        changed = []
+        with Gradebook(self.db_url, course_id="hw2") as gb, warnings.catch_warnings():
+            warnings.simplefilter("ignore", SAWarning)  # as in _merge
+            for submission in submissions:
+                entry = self.ledger.get(submission.student_id, {})
+                if entry.get("status") not in ("graded", "partial") or entry.get("version") != self.version:
+                    continue
+                found = gb.find_submission_notebook(course.NOTEBOOK, course.ASSIGNMENT, submission.student_id)
+                hand = [[f"score {g.name}", g.manual_score, g.extra_credit] for g in found.grades
+                        if g.manual_score is not None or g.extra_credit]
+                hand += [[f"comment {c.name}", c.manual_comment] for c in found.comments if c.manual_comment]
+                mark = hashlib.sha256(json.dumps(sorted(hand)).encode()).hexdigest()[:12] if hand else ""
+                if mark != entry.get("hand_graded", ""):
+                    changed.append((submission.student_id, mark))
+        config = grade_one.feedback_config(course.course_config(self.course_root, db_url=self.db_url))
+        for student, mark in changed:
+            if grade_one.generate_feedback(config, student):
+                made = self.course_root / "feedback" / student / course.ASSIGNMENT / f"{course.NOTEBOOK}.html"
+                (self.out / "feedback").mkdir(exist_ok=True)
+                shutil.copyfile(made, self.out / "feedback" / f"{student}.html")
+                self.ledger[student]["hand_graded"] = mark
+        self._save_ledger()
+        return [student for student, _ in changed]
+
     def write_grades_csv(self, submissions):
         """grades.csv: one row per student with the score of every graded part."""
-        order = course.grade_ids_in_order()
+        order = list(master.read().grade_ids)
         with Gradebook(self.db_url, course_id="hw2") as gb, warnings.catch_warnings():
             warnings.simplefilter("ignore", SAWarning)  # as in _merge
             notebook = gb.find_notebook(course.NOTEBOOK, course.ASSIGNMENT)
@@ -304,6 +371,9 @@ class ClassGrader:
             rows = []
             for submission in sorted(submissions, key=lambda s: s.student_id):
                 entry = self.ledger.get(submission.student_id, {})
+                if entry and entry.get("version") != self.version:  # an interrupted regrade: not mixed in
+                    entry = {"status": "stale", "reason": f"graded under an earlier version of the master "
+                             f"({entry.get('version')}); run ./kit grade again to grade it under {self.version}"}
                 row = {"student": submission.student_id, "name": submission.name, "status": entry.get("status"),
                        "auto_max": _number(sum(maximum[p] for p in automatic)), "max": _number(sum(maximum.values()))}
                 scores = {}
@@ -348,6 +418,10 @@ def _printable(text):
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
+def _read_text(path):
+    return path.read_text().strip() if path.exists() else None
+
+
 def _number(value):
     if value is None:
         return ""
@@ -375,7 +449,7 @@ def copy_submission(source_gb, target_gb, student):
 
 def print_summary(rows, out):
     width = max([len(_printable(r["student"])) for r in rows] + [7])
-    print(f"\n{'student':<{width}}  {'status':<8} {'auto':>9} {'manual':>7}  reason")
+    print(f"\n{'student':<{width}}  {'status':<8} {'auto':>9} {'by hand':>7}  reason")
     for row in rows:
         auto = f"{row['auto_score']}/{row['auto_max']}" if row["status"] in ("graded", "partial") else "-"
         pending = row.get("needs_manual_grade", "")
@@ -383,6 +457,10 @@ def print_summary(rows, out):
         reason = reason[:100] + ("..." if len(reason) > 100 else "")
         print(f"{_printable(row['student']):<{width}}  {row['status'] or '':<8} {auto:>9} {pending!s:>7}  {reason}")
     flagged = sum(bool(row["review"]) for row in rows)
+    if any(row.get("needs_manual_grade") for row in rows):
+        print("\nby hand: parts still to grade by hand (written answers, plots); grade them in formgrader "
+              f"(./kit formgrade {out}), then run the same ./kit grade again: grades.csv and the feedback take "
+              "the hand grades, nothing is graded again")
     print(f"\ngrades: {out / 'grades.csv'}" + (f" ({flagged} need review: column 'review')" if flagged else "") +
           f"\nfeedback: {out / 'feedback'}\ngradebook and formgrader course: {out / 'course'}")
 
@@ -413,6 +491,9 @@ def main(argv=None):
         submissions = grader.run(args.submissions, force=args.force, students=args.student)
     except ValueError as error:
         parser.error(str(error))
+    hand_graded = grader.refresh_feedback(submissions)
+    if hand_graded:
+        print(f"feedback made again with the hand grades of {len(hand_graded)} students")
     print_summary(grader.write_grades_csv(submissions), grader.out)
     print(f"class report: {report.write_report(grader.out)}")
 

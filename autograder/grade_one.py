@@ -14,19 +14,28 @@ from pathlib import Path
 import nbformat
 from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.apps import NbGraderAPI
+import nbgrader
+from nbgrader.converters import GenerateFeedback, NbGraderException
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config import Config
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearHiddenTests, ClearOutput,
-                                    DeduplicateIds, GetGrades, IgnorePattern, LimitOutput, OverwriteKernelspec)
+                                    DeduplicateIds, IgnorePattern, LimitOutput, OverwriteKernelspec)
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
 from autograder import course, kernel_launcher, review
 from autograder.hidden_tests import CellVerdict
 from autograder.preprocessors import (KERNEL_DIED, REVIEW, TIME_BUDGET, VERDICTS, DropMetadataWithoutId,
-                                      ResilientExecute, RestoreCells, SanitizeSubmission, SaveVerdicts,
+                                      GetGradesForFeedback, ResilientExecute, RestoreCells, SanitizeSubmission, SaveVerdicts,
                                       ShortTracebacks, StderrAsNote)
 
 KERNEL_NAME = "hw2-grader"
+TEMPLATES = Path(__file__).resolve().parent / "templates"  # hw2_feedback: nbgrader's feedback page, extended
+NBGRADER_TEMPLATES = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"
 RESULT_FILE = "result.json"
 EXECUTION_REPORT = "execution.json"  # ResilientExecute's verdicts and review notes
+MISSING_REPORT = "missing.json"  # RestoreCells: the graded parts that are not in the submission
+NOT_SUBMITTED = ("this part is not in the submission: it has no cell {cells} (was the notebook downloaded "
+                 "before this part was added, or the cell deleted?)")
 STOPPED = {KERNEL_DIED, TIME_BUDGET, "CellTimeoutError"}
 
 
@@ -40,6 +49,8 @@ def grading_config(root, cell_timeout, submission_timeout, ipc=False, ipc_tmpfs_
         ResilientExecute, SanitizeSubmission, StderrAsNote, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
         SaveVerdicts, AssignLatePenalties, CheckCellMetadata]
     config.SanitizeSubmission.released_notebook = str(released_notebook)
+    config.RestoreCells.released_notebook = str(released_notebook)
+    config.RestoreCells.missing_file = config.SaveVerdicts.missing_file = str(Path(root) / MISSING_REPORT)
     config.Execute.kernel_name = KERNEL_NAME
     config.Execute.timeout = cell_timeout
     config.ResilientExecute.submission_timeout = submission_timeout
@@ -47,28 +58,68 @@ def grading_config(root, cell_timeout, submission_timeout, ipc=False, ipc_tmpfs_
     config.ResilientExecute.ipc = ipc
     config.ResilientExecute.ipc_tmpfs_mb = ipc_tmpfs_mb
     config.SaveVerdicts.report_file = str(Path(root) / EXECUTION_REPORT)
-    # nbgrader puts the hidden tests' source into feedback; keep their messages, not their code
-    config.GenerateFeedback.preprocessors = [ClearHiddenTests, ShortTracebacks, GetGrades,
+    return feedback_config(config)
+
+
+def feedback_config(config):
+    """``config`` (a course's) with how feedback is made: nbgrader puts the hidden tests' source into
+    feedback, keep their messages, not their code; parts not graded by hand yet say so."""
+    config.GenerateFeedback.preprocessors = [ClearHiddenTests, ShortTracebacks, GetGradesForFeedback,
                                              CSSHTMLHeaderPreprocessor]
     config.HTMLExporter.sanitize_html = True  # on top of SanitizeSubmission: nbconvert cleans outputs too
     config.ClearHiddenTests.enforce_metadata = False
     return config
 
 
-def reasons_by_cell(autograded_notebook, verdicts):
-    """{grade_id (or "cell N"): why it lost points}: a crash or a timeout where one happened, else a test
-    cell's first failed case, from the grader's verdicts ({grade_id: CellVerdict as a dict})."""
-    reasons = {}
+def generate_feedback(config, student):
+    """nbgrader's generate_feedback for ``student`` in the course of ``config`` (feedback_config'd), with
+    the hw2_feedback template (NbGraderAPI.generate_feedback insists on nbgrader's own); True when it
+    wrote the feedback."""
+    coursedir = CourseDirectory(config=config)
+    coursedir.assignment_id, coursedir.student_id = course.ASSIGNMENT, student
+    converter = GenerateFeedback(coursedir=coursedir, config=config)
+    paths = list(converter.config.HTMLExporter.extra_template_paths)  # nbgrader's bootstrap CSS
+    converter.update_config(Config({"HTMLExporter": {
+        "template_name": "hw2_feedback", "extra_template_basedirs": [str(TEMPLATES)],
+        "extra_template_paths": [*paths, str(NBGRADER_TEMPLATES)]}}))  # where 'feedback/index.html.j2' is
+    converter.force = True
+    try:
+        converter.start()
+    except NbGraderException:
+        return False
+    return True
+
+
+def reasons_by_cell(autograded_notebook, verdicts, missing=None):
+    """{grade_id (or "cell N"): why it lost points}: that the part is not in the submission (``missing``:
+    {grade_id: [the cells it lacks]}, from RestoreCells), a crash or a timeout where one happened, else a
+    test cell's first failed case, from the grader's verdicts ({grade_id: CellVerdict as a dict})."""
+    reasons = {grade_id: NOT_SUBMITTED.format(cells=", ".join(map(repr, cells))) for grade_id, cells in
+               (missing or {}).items() if grade_id not in verdicts or CellVerdict(**verdicts[grade_id]).fraction < 1}
     notebook = nbformat.read(autograded_notebook, as_version=4)
     for number, cell in enumerate(notebook.cells, 1):
         stopped = [o for o in cell.get("outputs", []) if o.output_type == "error" and o.ename in STOPPED]
         if stopped:
-            reasons[cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {number}")] = summarise_error(stopped[-1])
+            reasons.setdefault(cell.metadata.get("nbgrader", {}).get("grade_id", f"cell {number}"),
+                               summarise_error(stopped[-1]))
     for grade_id, verdict in verdicts.items():
         reason = CellVerdict(**verdict).reason()
         if reason and grade_id not in reasons:
             reasons[grade_id] = reason
     return reasons
+
+
+def failure_cause(log):
+    """Why nbgrader's autograde failed, from its log: the exception its last traceback ends with (nbgrader's
+    own "[ERROR] There was an error processing assignment" says nothing), else its first error line."""
+    lines = log.splitlines()
+    starts = [number for number, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
+    if starts:
+        ends = [line for line in lines[starts[-1] + 1:] if line.strip() and not line.startswith((" ", "\t", "["))]
+        if ends:
+            return f"nbgrader could not grade the notebook: {ends[0]}"[:400]
+    errors = [line.removeprefix("[ERROR] ") for line in lines if line.startswith("[ERROR]")]
+    return (errors[0] if errors else "nbgrader autograde failed")[:400]
 
 
 def summarise_error(error):
@@ -98,16 +149,15 @@ def grade(template, work, student, submission, cell_timeout, submission_timeout,
     autograded = work / "autograded" / student / course.ASSIGNMENT / f"{course.NOTEBOOK}.ipynb"
     if not autograde.get("success") or not autograded.exists():
         log = autograde.get("log", "") + autograde.get("error", "")
-        errors = [line for line in log.splitlines() if line.startswith("[ERROR]")]
-        result["error"] = errors[0].removeprefix("[ERROR] ") if errors else "nbgrader autograde failed"
+        result["error"] = failure_cause(log)
         result["log"] = log[-4000:]
     else:
         execution = json.loads((work / EXECUTION_REPORT).read_text())
-        result["reasons"] = reasons_by_cell(autograded, execution[VERDICTS])
+        missing = json.loads((work / MISSING_REPORT).read_text()) if (work / MISSING_REPORT).exists() else {}
+        result["reasons"] = reasons_by_cell(autograded, execution[VERDICTS], missing)
         result["review"] += execution[REVIEW]
-        feedback = api.generate_feedback(course.ASSIGNMENT, student, force=True)
         result["success"] = True
-        result["feedback"] = bool(feedback.get("success"))
+        result["feedback"] = generate_feedback(api.config, student)
     (work / RESULT_FILE).write_text(json.dumps(result, indent=1))
     return result
 
@@ -120,7 +170,6 @@ def run_as_grader(notebook, folder, cell_timeout=120, submission_timeout=600, ke
 
     Returns (the executed notebook, {grade_id: the grader's CellVerdict}, review notes).
     """
-    from traitlets.config import Config
 
     config = Config()
     config.Execute.kernel_name = kernel_name

@@ -28,6 +28,9 @@ RestoreCells
     nbgrader stops with "Inconsistent checksums" and the student gets nothing.
 ShortTracebacks
     for feedback: errors of test cells keep their message, not the traceback that quotes test code.
+GetGradesForFeedback
+    nbgrader's GetGrades, also marking the parts still to be graded by hand, which the feedback
+    template (autograder/templates/hw2_feedback) shows as "graded by hand later", not as 0 points.
 """
 import asyncio
 import copy
@@ -44,9 +47,9 @@ import nbformat
 import zmq
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
-from nbformat.v4 import new_code_cell, new_output
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 from nbgrader.api import MissingEntry
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor, OverwriteCells, SaveAutoGrades
+from nbgrader.preprocessors import Execute, GetGrades, NbGraderPreprocessor, OverwriteCells, SaveAutoGrades
 from nbgrader.utils import is_grade
 from traitlets import Bool, Integer, Unicode
 
@@ -330,9 +333,13 @@ class SaveVerdicts(SaveAutoGrades):
     to ``report_file``."""
     report_file = Unicode("", help="Where to write the verdicts and the review notes as JSON "
                                    "(read by autograder.grade_one)").tag(config=True)
+    missing_file = Unicode("", help="RestoreCells' parts not in the submission: written answers and tasks "
+                                    "among them score 0, not waiting for a hand grade").tag(config=True)
 
     def preprocess(self, nb, resources):
         self._verdict = resources.get(VERDICTS, {})
+        missing = Path(self.missing_file)
+        self._missing = json.loads(missing.read_text()) if self.missing_file and missing.exists() else {}
         if self.report_file:
             report = {VERDICTS: {grade_id: dataclasses.asdict(verdict) for grade_id, verdict in self._verdict.items()},
                       REVIEW: list(dict.fromkeys(resources.get(REVIEW, [])))}
@@ -340,9 +347,14 @@ class SaveVerdicts(SaveAutoGrades):
         return super().preprocess(nb, resources)
 
     def _add_score(self, cell, resources):
-        if cell.cell_type != "code":
-            return super()._add_score(cell, resources)
         grade_id = cell.metadata.nbgrader["grade_id"]
+        if cell.cell_type != "code" or cell.metadata.nbgrader.get("solution"):
+            super()._add_score(cell, resources)
+            if grade_id in self._missing:  # an answer or a plot that is not there: nothing to grade by hand
+                grade = self.gradebook.find_grade(grade_id, self.notebook_id, self.assignment_id, self.student_id)
+                grade.auto_score, grade.needs_manual_grade = 0.0, grade.manual_score is not None
+                self.gradebook.db.commit()
+            return
         grade = self.gradebook.find_grade(grade_id, self.notebook_id, self.assignment_id, self.student_id)
         verdict = self._verdict.get(grade_id)
         grade.auto_score = round(float(cell.metadata.nbgrader["points"]) * verdict.fraction, 2) if verdict else 0.0
@@ -405,6 +417,26 @@ class ShortTracebacks(NbGraderPreprocessor):
         return cell, resources
 
 
+class GetGradesForFeedback(GetGrades):
+    """GetGrades, and ``hand_grading_pending`` on every written answer or task that waits for a hand
+    grade, with ``resources["nbgrader"]["pending_points"]`` their points."""
+
+    def preprocess(self, nb, resources):
+        self._pending = 0.0
+        nb, resources = super().preprocess(nb, resources)
+        resources["nbgrader"]["pending_points"] = self._pending
+        return nb, resources
+
+    def _get_score(self, cell, resources):
+        super()._get_score(cell, resources)
+        nbgrader = cell.metadata.nbgrader
+        grade = self.gradebook.find_grade(nbgrader["grade_id"], self.notebook_id, self.assignment_id, self.student_id)
+        pending = bool((nbgrader.get("solution") or nbgrader.get("task")) and grade.needs_manual_grade
+                       and grade.manual_score is None)
+        nbgrader["hand_grading_pending"] = pending
+        self._pending += grade.max_score if pending else 0.0
+
+
 class DropMetadataWithoutId(NbGraderPreprocessor):
     """After DeduplicateIds: a duplicated cell keeps nbgrader metadata without a grade id, which
     makes OverwriteCells.add_missing_cells fail (KeyError 'grade_id', nbgrader 0.9.6). Such a cell
@@ -417,6 +449,14 @@ class DropMetadataWithoutId(NbGraderPreprocessor):
 
 
 class RestoreCells(OverwriteCells):
+    """OverwriteCells with the released metadata put back first, and cells the submission lacks
+    (it was downloaded before a question was added, or the student deleted them) put back in the
+    release's order -- nbgrader's own add_missing_cells stops with a KeyError when a missing test cell
+    follows a missing solution cell. The parts that are not in the submission go to ``missing_file``."""
+    released_notebook = Unicode("", help="the released student notebook: the order of its cells").tag(config=True)
+    missing_file = Unicode("", help="where to write {grade_id: [cells the submission lacks]} for the graded "
+                                    "parts that are not in the submission (JSON)").tag(config=True)
+
     def preprocess_cell(self, cell, resources, index):
         nbgrader = cell.metadata.get("nbgrader", {})
         if "grade_id" not in nbgrader:
@@ -432,9 +472,62 @@ class RestoreCells(OverwriteCells):
             released[flag] = found.locked if flag == "locked" else True
             if flag in ("grade", "task"):
                 released["points"] = found.max_score
-        if not any(released.values()):  # a grade id nbgrader never released
+        if not any(released.values()):  # a grade id nbgrader never released (or a removed question)
             del cell.metadata["nbgrader"]
             return cell, resources
         nbgrader.pop("points", None)
         nbgrader.update(released)
         return super().preprocess_cell(cell, resources, index)
+
+    def add_missing_grade_cells(self, nb, resources):
+        """Put back the released cells ``nb`` lacks, each after the cell the release has before it, except
+        code the student writes (a function defined in another cell must not be replaced by its stub), and
+        note a graded part as not submitted when it, or the student's work just above it, is missing."""
+        stored = self.gradebook.find_notebook(self.notebook_id, self.assignment_id)
+        source = {cell.name: cell for cell in stored.source_cells}
+        points = {cell.name: cell.max_score for cell in [*stored.grade_cells, *stored.task_cells]}
+        written = {cell.name for cell in stored.solution_cells}
+        tasks = {cell.name for cell in stored.task_cells}
+        automatic = {cell.name for cell in stored.grade_cells} - written
+        release = nbformat.read(self.released_notebook, as_version=4)
+        positions = {cell.metadata.nbgrader["grade_id"]: number for number, cell in enumerate(nb.cells)
+                     if "grade_id" in cell.metadata.get("nbgrader", {})}
+        after, lacking, missing = 0, [], {}
+        for cell in release.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id not in source:
+                continue
+            if grade_id in positions:
+                after = positions[grade_id] + 1
+            elif grade_id in written and grade_id not in points and source[grade_id].cell_type == "code":
+                lacking.append(grade_id)  # the student's code: its test cell says whether it is defined elsewhere
+                continue
+            else:
+                nb.cells.insert(after, self._restored(source[grade_id], points.get(grade_id), grade_id in written,
+                                                      grade_id in tasks))
+                positions = {key: number + (number >= after) for key, number in positions.items()}
+                positions[grade_id] = after
+                after += 1
+                if grade_id in points and grade_id not in automatic:
+                    lacking.append(grade_id)
+            if grade_id in points:
+                if lacking:
+                    missing[grade_id] = lacking
+                lacking = []
+        if self.missing_file:
+            Path(self.missing_file).write_text(json.dumps(missing, indent=1))
+        return nb, resources
+
+    def add_missing_task_cells(self, nb, resources):  # done in add_missing_grade_cells, in the release's order
+        return nb, resources
+
+    def _restored(self, source_cell, points, written, task):
+        """A cell for ``source_cell`` (the gradebook's), marked as put back by the grader."""
+        if points is not None:
+            return self.missing_cell_transform(source_cell, points, is_solution=written, is_task=task)
+        note = self.missing_cell_notification.format(cell_id=source_cell.name)
+        nbgrader = {"grade": False, "grade_id": source_cell.name, "locked": source_cell.locked, "solution": written,
+                    "task": False, "checksum": source_cell.checksum, "schema_version": 3}
+        if source_cell.cell_type == "code":
+            return new_code_cell("# " + note + source_cell.source, metadata={"nbgrader": nbgrader})
+        return new_markdown_cell(note + source_cell.source, metadata={"nbgrader": nbgrader})
