@@ -42,7 +42,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import course, grade_one
+from autograder import course, grade_one, master
 from autograder.make_examples import completed
 
 Loss = namedtuple("Loss", ["points", "message"])
@@ -408,9 +408,7 @@ def _notebooks():
 @lru_cache(maxsize=None)
 def points():
     """{grade_id: points} of the master's autograded (code) test cells, in notebook order."""
-    return {c.metadata["nbgrader"]["grade_id"]: float(c.metadata["nbgrader"]["points"])
-            for c in _notebooks()[1].cells
-            if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+    return {part.grade_id: part.points for part in master.read().auto}
 
 
 def notebook_for(entry):

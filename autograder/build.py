@@ -1,7 +1,8 @@
 """Rebuild every generated file from the master notebook.
 
     python -m autograder.build            # all of the below
-    python -m autograder.build student    # assignment.ipynb, via nbgrader generate_assignment
+    python -m autograder.build student    # assignment.ipynb, via nbgrader generate_assignment; its cells
+                                          # and points added to autograder/releases.json when new
     python -m autograder.build hidden     # autograder/hidden_reference.pkl
     python -m autograder.build solution   # solutions/solution_executed.ipynb, the master run end to end
     python -m autograder.build examples   # examples/submissions/, the bundled sample submissions
@@ -9,6 +10,7 @@
 Generated files are never edited by hand; tests fail when a committed copy drifts from its source.
 """
 import argparse
+import json
 import os
 import shutil
 import tempfile
@@ -16,7 +18,7 @@ import time
 
 import nbformat
 
-from autograder import course, grade_one, make_examples, make_hidden_reference
+from autograder import course, grade_one, make_examples, make_hidden_reference, master, review
 
 STUDENT_NOTEBOOK = course.REPO / "assignment.ipynb"
 EXECUTED_SOLUTION = course.REPO / "solutions" / "solution_executed.ipynb"
@@ -28,6 +30,36 @@ def build_student_notebook(out=STUDENT_NOTEBOOK):
         release = course.generate_release(root)
         shutil.copyfile(release / f"{course.NOTEBOOK}.ipynb", out)
     return out
+
+
+def record_release(notebook=STUDENT_NOTEBOOK, releases=course.RELEASES):
+    """Add the release record of ``notebook`` (review.release_record) to the releases file unless it is
+    there already: a submission made from any earlier release is compared with that release (a points
+    change is the instructor's, not tampering). Returns True when it was added."""
+    record = review.release_record(nbformat.read(notebook, as_version=4))
+    known = review.load_releases(releases)
+    if any(entry["cells"] == record["cells"] and entry["code"] == record["code"] for entry in known):
+        return False
+    known.append({"master_version": course.master_version(), **record})
+    releases.write_text(json.dumps(known, indent=1, sort_keys=True) + "\n")
+    return True
+
+
+README = course.REPO / "README.md"
+TABLE_START, TABLE_END = ("<!-- points table: written by ./kit build from the master notebook; do not edit -->",
+                          "<!-- end of points table -->")
+
+
+def readme_with_points_table(text):
+    """The README's text with the points table between its markers made from the master."""
+    before, rest = text.split(TABLE_START, 1)
+    after = rest.split(TABLE_END, 1)[1]
+    return f"{before}{TABLE_START}\n{master.points_table(master.read())}\n{TABLE_END}{after}"
+
+
+def write_points_table(readme=README):
+    readme.write_text(readme_with_points_table(readme.read_text()))
+    return readme
 
 
 class SolutionFailed(RuntimeError):
@@ -56,10 +88,14 @@ def main(argv=None):
     parser.add_argument("what", nargs="?", choices=["all", "student", "hidden", "solution", "examples"], default="all")
     what = parser.parse_args(argv).what
     course.check_master()
+    print(f"wrote the points table in {write_points_table()}")
     if what in ("all", "hidden"):
         make_hidden_reference.main([])
     if what in ("all", "student"):
         print(f"wrote {build_student_notebook()}")
+        if record_release():
+            print(f"added this release to {course.RELEASES.relative_to(course.REPO)}: keep it (commit it), so that "
+                  "notebooks downloaded before are compared with the release they came from")
     if what in ("all", "examples"):
         make_examples.main()
     if what in ("all", "solution"):

@@ -26,6 +26,7 @@ NOTEBOOK = "assignment"
 STUDENT_FILES = ["hw2.py", "hw2_checks.py", "data/mnist_threes_nines.npz", "data/test_batch_weights_biases.pkl",
                  "data/public_cases.pkl"]
 HIDDEN_REFERENCE = REPO / "autograder" / "hidden_reference.pkl"
+RELEASES = REPO / "autograder" / "releases.json"  # every student notebook released (./kit build adds one)
 CONFIG_FILE = REPO / "autograder" / "nbgrader_config.py"
 
 

@@ -24,7 +24,7 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 
 from autograder import course, kernel_launcher, review
 from autograder.hidden_tests import CellVerdict
-from autograder.preprocessors import (KERNEL_DIED, REVIEW, TIME_BUDGET, VERDICTS, DropMetadataWithoutId,
+from autograder.preprocessors import (KERNEL_DIED, REVIEW, TIME_BUDGET, VERDICTS, CleanMetadata,
                                       GetGradesForFeedback, ResilientExecute, RestoreCells, SanitizeSubmission, SaveVerdicts,
                                       ShortTracebacks, StderrAsNote)
 
@@ -44,7 +44,7 @@ def grading_config(root, cell_timeout, submission_timeout, ipc=False, ipc_tmpfs_
     # nbgrader's SaveAutoGrades scores a test cell from its outputs (the kernel's); SaveVerdicts from
     # the grader's own verdict
     config.Autograde.sanitize_preprocessors = [
-        ClearOutput, DeduplicateIds, DropMetadataWithoutId, OverwriteKernelspec, RestoreCells, CheckCellMetadata]
+        ClearOutput, DeduplicateIds, CleanMetadata, OverwriteKernelspec, RestoreCells, CheckCellMetadata]
     config.Autograde.autograde_preprocessors = [
         ResilientExecute, SanitizeSubmission, StderrAsNote, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
         SaveVerdicts, AssignLatePenalties, CheckCellMetadata]
@@ -144,7 +144,7 @@ def grade(template, work, student, submission, cell_timeout, submission_timeout,
     released = template / "release" / course.ASSIGNMENT / f"{course.NOTEBOOK}.ipynb"
     api = NbGraderAPI(config=grading_config(work, cell_timeout, submission_timeout, ipc, ipc_tmpfs_mb, released))
     result = {"student": student, "success": False, "reasons": {},
-              "review": review.review_reasons(submission, released)}
+              "review": review.review_reasons(submission, released, review.load_releases(course.RELEASES)[::-1])}
     autograde = api.autograde(course.ASSIGNMENT, student, force=True, create=True)
     autograded = work / "autograded" / student / course.ASSIGNMENT / f"{course.NOTEBOOK}.ipynb"
     if not autograde.get("success") or not autograded.exists():

@@ -20,7 +20,7 @@ SanitizeSubmission
 StderrAsNote
     nbgrader gives a test cell 0 points when anything reached stderr; a harmless warning from
     correct student code must not cost points, so stderr of grade cells is kept as a note on stdout.
-DropMetadataWithoutId
+CleanMetadata
     lets nbgrader restore missing cells in a notebook that also has duplicated ones.
 RestoreCells
     nbgrader's OverwriteCells, first putting back the nbgrader metadata a student edited (flags,
@@ -49,6 +49,7 @@ from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 from nbgrader.api import MissingEntry
+from nbgrader.nbgraderformat import MetadataValidator
 from nbgrader.preprocessors import Execute, GetGrades, NbGraderPreprocessor, OverwriteCells, SaveAutoGrades
 from nbgrader.utils import is_grade
 from traitlets import Bool, Integer, Unicode
@@ -62,6 +63,7 @@ VERDICTS = "hw2_verdicts"  # resources key: {grade_id: CellVerdict}, from Resili
 CASES_FAILED = "CasesFailed"  # the error output that lists a test cell's cases when some failed
 REVIEW = "hw2_review"  # resources key: what the kernel did that a person should look at
 MB = 1024 * 1024
+NBGRADER_KEYS = set(MetadataValidator().schema["properties"])  # what nbgrader's cell metadata may hold
 # Everything a kernel sends is bounded in bytes: zmq drops a larger message before it is parsed
 # (and the grader goes on without it), and what a cell or a whole submission keeps as output is
 # capped (text and images alike), with a visible note where it was cut.
@@ -437,14 +439,19 @@ class GetGradesForFeedback(GetGrades):
         self._pending += grade.max_score if pending else 0.0
 
 
-class DropMetadataWithoutId(NbGraderPreprocessor):
+class CleanMetadata(NbGraderPreprocessor):
     """After DeduplicateIds: a duplicated cell keeps nbgrader metadata without a grade id, which
     makes OverwriteCells.add_missing_cells fail (KeyError 'grade_id', nbgrader 0.9.6). Such a cell
-    is the student's copy of a graded cell: make it an ordinary cell."""
+    is the student's copy of a graded cell: make it an ordinary cell. Keys nbgrader's metadata schema
+    does not have (a ``score`` written in) go too: nbgrader's CheckCellMetadata would refuse the whole
+    notebook for them (autograder.review flags them)."""
 
     def preprocess_cell(self, cell, resources, index):
         if "nbgrader" in cell.metadata and "grade_id" not in cell.metadata.nbgrader:
             del cell.metadata["nbgrader"]
+        elif "nbgrader" in cell.metadata:
+            for key in set(cell.metadata.nbgrader) - NBGRADER_KEYS:
+                del cell.metadata.nbgrader[key]
         return cell, resources
 
 

@@ -16,12 +16,11 @@ from collections import defaultdict
 from pathlib import Path
 
 import matplotlib
-import nbformat
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from autograder import course  # noqa: E402
+from autograder import master  # noqa: E402
 
 GRADED = ("graded", "partial")
 STYLE = """body{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;color:#222}
@@ -37,12 +36,10 @@ def _read(out):
 
 
 def _parts(rows):
-    """Graded parts in notebook order: (grade id, maximum, automatic?) from the master's metadata."""
-    cells = [c.metadata.nbgrader for c in nbformat.read(course.MASTER, as_version=4).cells
-             if c.metadata.get("nbgrader", {}).get("points") is not None]
+    """Graded parts in notebook order: (grade id, maximum, automatic?) from the master (a part of grades.csv
+    that the master no longer has is left out)."""
     present = set(rows[0]) if rows else set()
-    return [(c["grade_id"], float(c["points"]), bool(c.get("grade") and not c.get("solution")))
-            for c in cells if c["grade_id"] in present]
+    return [(part.grade_id, part.points, not part.by_hand) for part in master.read().parts if part.grade_id in present]
 
 
 def message_kind(message):

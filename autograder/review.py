@@ -15,7 +15,10 @@ A correct solution written in any reasonable way has none of these (the bug bank
 examples are checked in the tests).
 """
 import ast
+import hashlib
+import json
 import re
+from pathlib import Path
 
 import nbformat
 
@@ -61,26 +64,50 @@ SUSPICIOUS_TEXT = {
 }
 
 
-def review_reasons(submitted, released):
+def _digest(text):
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def release_record(notebook):
+    """What a student received in one release (a released notebook): {"cells": {grade_id: {"cell_type",
+    "points", and the flags}}, "code": [digests of its code cells' sources]} -- kept in
+    autograder/releases.json by ./kit build, so that a notebook downloaded before the master changed is
+    compared with the release it came from."""
+    cells = {c.metadata.nbgrader["grade_id"]: {"cell_type": c.cell_type, **{key: c.metadata.nbgrader.get(key, False)
+                                                                            for key in ("points", *FLAGS)}}
+             for c in notebook.cells if "grade_id" in c.metadata.get("nbgrader", {})}
+    return {"cells": cells, "code": sorted({_digest(c.source) for c in notebook.cells if c.cell_type == "code"})}
+
+
+def load_releases(path):
+    """The release records of the releases file at ``path`` (a JSON list; none when it does not exist)."""
+    path = Path(path)
+    return json.loads(path.read_text()) if path.exists() else []
+
+
+def review_reasons(submitted, released, releases=()):
     """Reasons the notebook at ``submitted`` needs review (empty when nothing is suspicious).
 
     submitted, released: paths of the student's notebook and of the released student notebook.
+    releases: release records (release_record) of earlier releases: what matches any release is the
+        instructor's, not the student's.
     """
-    notebook, release = nbformat.read(submitted, as_version=4), nbformat.read(released, as_version=4)
-    reference = {c.metadata.nbgrader["grade_id"]: (c.cell_type, c.metadata.nbgrader)
-                 for c in release.cells if "grade_id" in c.metadata.get("nbgrader", {})}
-    given = {c.source for c in release.cells if c.cell_type == "code"}  # code the student received
-    reasons = metadata_reasons(notebook.cells, reference)
+    notebook = nbformat.read(submitted, as_version=4)
+    records = [release_record(nbformat.read(released, as_version=4)), *releases]
+    given = {digest for record in records for digest in record["code"]}  # code the student received
+    reasons = metadata_reasons(notebook.cells, records)
     for number, cell in enumerate(notebook.cells, 1):
-        if cell.cell_type == "code" and cell.source not in given:
+        if cell.cell_type == "code" and _digest(cell.source) not in given:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if grade_id in reference and reference[grade_id][1].get("locked"):
+            if any(record["cells"].get(grade_id, {}).get("locked") for record in records):
                 continue  # nbgrader puts back the released code of locked cells; edits there never run
             reasons += [f"cell {number}: {why}" for why in code_reasons(cell.source)]
     return list(dict.fromkeys(reasons))
 
 
-def metadata_reasons(cells, reference):
+def metadata_reasons(cells, records):
+    """Edited nbgrader metadata: what matches no release in ``records`` (release_record dicts, the
+    current release first)."""
     reasons, seen = [], set()
     for number, cell in enumerate(cells, 1):
         nbgrader = cell.metadata.get("nbgrader")
@@ -92,14 +119,15 @@ def metadata_reasons(cells, reference):
         if grade_id in seen:
             reasons.append(f"cell {number}: grade id {grade_id!r} appears twice (a copied graded cell)")
         seen.add(grade_id)
-        if grade_id not in reference:
+        known = [record["cells"][grade_id] for record in records if grade_id in record["cells"]]
+        if not known:
             reasons.append(f"cell {number}: unknown grade id {grade_id!r} (cell metadata edited)")
             continue
-        cell_type, released = reference[grade_id]
-        changed = [f"{key} {released.get(key)!r} -> {nbgrader.get(key)!r}" for key in ("points", *FLAGS)
-                   if nbgrader.get(key, False) != released.get(key, False)]
-        if cell.cell_type != cell_type:
-            changed.append(f"cell type {cell_type} -> {cell.cell_type}")
+        differences = [[f"{key} {released.get(key)!r} -> {nbgrader.get(key)!r}" for key in ("points", *FLAGS)
+                        if nbgrader.get(key, False) != released.get(key, False)] +
+                       ([f"cell type {released['cell_type']} -> {cell.cell_type}"]
+                        if cell.cell_type != released["cell_type"] else []) for released in known]
+        changed = [] if [] in differences else differences[0]  # shown against the newest release that has it
         if "score" in nbgrader:
             changed.append(f"a score written in ({nbgrader['score']!r})")
         if changed:

@@ -14,11 +14,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder import build, course, make_hidden_reference
+from autograder import build, course, make_hidden_reference, master
 from hw2_checks import TEST_ACTIVATIONS
 
-AUTOGRADED_POINTS = 39
-AUTOGRADED_CELLS = 12
 BUILD_STUDENT = "python -m autograder.build student"
 BUILD_HIDDEN = "python -m autograder.build hidden"
 BUILD_SOLUTION = "python -m autograder.build solution"
@@ -182,9 +180,10 @@ def test_master_earns_every_autograded_point(graded_course, master_notebook):
                       f"cells that came back short: {lost}\nwhat those cells printed:\n"
                       f"{cell_errors(graded_course, 'master', lost)}")
     total = sum(grades[gid]["score"] for gid in expected)
-    assert (len(expected), total) == (AUTOGRADED_CELLS, AUTOGRADED_POINTS), (
-        f"expected {AUTOGRADED_CELLS} autograded cells worth {AUTOGRADED_POINTS} points, "
-        f"got {len(expected)} cells and {total} points")
+    model = master.read()
+    assert (len(expected), total) == (len(model.auto), model.auto_points), (
+        f"the master model (autograder/master.py) says {len(model.auto)} autograded cells worth {model.auto_points} "
+        f"points; the gradebook has {len(expected)} cells and {total} points")
 
 
 def test_gradebook_holds_every_grade_cell_of_the_master(graded_course, master_notebook):
@@ -195,7 +194,8 @@ def test_gradebook_holds_every_grade_cell_of_the_master(graded_course, master_no
         f"unexpected {sorted(set(grades) - set(expected))}")
     automatic = [gid for gid, c in expected.items() if c.cell_type == "code" and nbgrader_meta(c).get("grade")]
     manual = [gid for gid in expected if gid not in automatic]
-    assert len(automatic) == AUTOGRADED_CELLS, f"expected {AUTOGRADED_CELLS} autograded cells, got {automatic}"
+    assert automatic == [p.grade_id for p in master.read().auto], (
+        f"the master model's autograded cells {[p.grade_id for p in master.read().auto]} differ from its test cells {automatic}")
     assert manual, "expected manually graded answers and tasks besides the autograded cells, found none"
     wrong_max = {gid: (grades[gid]["max_score"], nbgrader_meta(c)["points"]) for gid, c in expected.items()
                  if grades[gid]["max_score"] != nbgrader_meta(c)["points"]}
@@ -420,8 +420,10 @@ def test_grade_cells_have_unique_ids_and_points(master_notebook):
     bad_points = {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c).get("points") for c in cells
                   if not isinstance(nbgrader_meta(c).get("points"), (int, float)) or nbgrader_meta(c)["points"] <= 0}
     assert not bad_points, f"every grade cell should have positive points; got {bad_points}"
-    automatic = sum(nbgrader_meta(c)["points"] for c in autograded_cells(master_notebook))
-    assert automatic == AUTOGRADED_POINTS, f"expected {AUTOGRADED_POINTS} autograded points, got {automatic}"
+    model = master.read()
+    assert model.points == {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"] for c in cells}, (
+        f"the master model (autograder/master.py) reads other points than the cells' metadata: {model.points}")
+    assert not model.points_problems(), f"prose and points disagree: {model.points_problems()}"
 
 
 def test_stubs_keep_their_def_and_return_lines(master_notebook, student_notebook):

@@ -13,12 +13,13 @@ import pytest
 from nbgrader.api import Gradebook
 
 import attacks
-from autograder import bugbank, course, review
+from autograder import bugbank, course, master, review
 from autograder.grade import IPC_TMPFS_MB
 from autograder.kernel_launcher import sandbox_available
 
 # the README's example table: what the honest students get when graded alone
-HONEST = {"alice": 39, "bob": 29.62}
+AUTOGRADED_MAX = master.read().auto_points
+HONEST = {"alice": AUTOGRADED_MAX, "bob": 29.62}
 ISSUE_LIST = {"allclose_true", "input_transformer", "always_equal", "fake_checks_module", "sniff_grader",
               "edited_metadata", "duplicated_grade_ids", "fork_bomb", "memory_bomb", "infinite_import",
               "huge_file", "self_destruct", "read_secrets", "fake_output", "prefilled_json",
@@ -62,9 +63,9 @@ def test_attack_earns_nothing(attack_batch, attack):
     honest = 0 if attack.base == "erin" else HONEST["alice"]
     auto = row["auto_score"] if row["status"] in ("graded", "partial") else 0
     assert row["status"] is not None, f"{attack.name}: no result; the batch did not finish it"
-    assert auto <= honest and row["auto_max"] == 39, (
+    assert auto <= honest and row["auto_max"] == AUTOGRADED_MAX, (
         f"{attack.name} ({attack.description}): got {auto}/{row['auto_max']} automatic points, its own work "
-        f"earns at most {honest}/39; reasons: {row['reason'][:500]}")
+        f"earns at most {honest}/{AUTOGRADED_MAX:g}; reasons: {row['reason'][:500]}")
     if attack.flagged:
         assert row["review"], f"{attack.name} ({attack.description}) is not flagged for review in grades.csv"
     if auto < honest:
@@ -175,8 +176,8 @@ def test_honest_students_are_untouched(attack_batch):
     for student, points in HONEST.items():
         row = attack_batch.rows[student]
         assert (row["status"], row["auto_score"], row["review"]) == ("graded", points, ""), (
-            f"{student} graded among the attacks: expected graded, {points}/39 and no review flag, got "
-            f"{row['status']}, {row['auto_score']}/39, review {row['review']!r}")
+            f"{student} graded among the attacks: expected graded, {points}/{AUTOGRADED_MAX:g} and no review flag, got "
+            f"{row['status']}, {row['auto_score']}/{AUTOGRADED_MAX:g}, review {row['review']!r}")
 
 
 def test_gradebook_holds_every_student_and_its_scores(attack_batch):

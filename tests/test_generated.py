@@ -8,7 +8,7 @@ import sys
 
 import nbformat
 
-from autograder import build, course, make_examples
+from autograder import build, course, make_examples, review
 
 REBUILD = "run `./kit build` (python -m autograder.build) and commit the result"
 
@@ -34,3 +34,15 @@ def test_master_runs_clean_under_nbgrader_validate(tmp_path):
                          capture_output=True, text=True, timeout=600)
     assert "Success! Your notebook passes all the tests." in run.stdout, run.stdout + run.stderr
 
+
+
+def test_readme_points_table_is_the_masters():
+    text = build.README.read_text()
+    assert build.readme_with_points_table(text) == text, f"the README's points table is not the master's: {REBUILD}"
+
+
+def test_the_released_notebook_is_in_the_releases_file():
+    """A notebook downloaded from this release is compared with it (autograder/review.py)."""
+    record = review.release_record(nbformat.read(build.STUDENT_NOTEBOOK, as_version=4))
+    assert any(entry["cells"] == record["cells"] and entry["code"] == record["code"]
+               for entry in review.load_releases(course.RELEASES)), f"autograder/releases.json lacks this release: {REBUILD}"

@@ -16,11 +16,11 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from autograder import collect, course, make_examples
+from autograder import collect, course, make_examples, master
 
 EXAMPLES = course.REPO / "examples" / "submissions"
-AUTOGRADED_MAX = 39
-GRADED_CELLS = 20
+AUTOGRADED_MAX = f"{master.read().auto_points:g}"
+GRADED_CELLS = len(master.read().parts)
 
 
 def grade(submissions, out, *extra):
@@ -57,8 +57,8 @@ def examples_graded(tmp_path_factory):
 
 def test_bundled_examples_get_the_expected_scores(examples_graded):
     _, rows, stdout, _ = examples_graded
-    expected = {"alice": ("graded", "39"), "bob": ("graded", "29.62"), "carol": ("error", "0"),
-                "dave": ("partial", "39"), "erin": ("graded", "0")}
+    expected = {"alice": ("graded", AUTOGRADED_MAX), "bob": ("graded", "29.62"), "carol": ("error", "0"),
+                "dave": ("partial", AUTOGRADED_MAX), "erin": ("graded", "0")}
     got = {student: (row["status"], row["auto_score"]) for student, row in rows.items()}
     assert got == expected, f"expected (status, autograded score) {expected}, got {got}"
     assert all(row["auto_max"] == str(AUTOGRADED_MAX) for row in rows.values())
@@ -286,7 +286,7 @@ def test_csv_fields_are_never_formulas_and_names_never_escape_to_the_terminal(ca
         ["'=1+1", "'+1", "'-2+3", "'@SUM(A1)", "x", "ok", 3, -2.5]
     assert spreadsheet_safe("a\x1b[2Jb\nc") == "a[2Jb c"
     print_summary([{"student": "\x1b[2J\x1b[H\x1b[32mALL GRADED OK", "status": "error", "auto_score": "",
-                    "auto_max": 39, "review": "", "reason": "bad \x1b[31m name"}], Path("out"))
+                    "auto_max": AUTOGRADED_MAX, "review": "", "reason": "bad \x1b[31m name"}], Path("out"))
     printed = capsys.readouterr().out
     assert "\x1b" not in printed and "\\x1b[2J" in printed, printed
 

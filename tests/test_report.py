@@ -2,9 +2,8 @@
 import csv
 import json
 
-import nbformat
 
-from autograder import course, report
+from autograder import master, report
 
 SECTIONS = ["Scores", "Points per part", "Pass rate of every test cell", "Most frequent diagnostic messages",
             "Slowest submissions", "Flagged for review", "Could not be graded"]
@@ -16,13 +15,14 @@ def _section(page, title):
 
 def _write_grades_csv(folder, row, part_score):
     """A grades.csv of one student: ``row`` and ``part_score`` in every graded part of the master."""
-    parts = [c.metadata.nbgrader["grade_id"] for c in nbformat.read(course.MASTER, 4).cells
-             if c.metadata.get("nbgrader", {}).get("points") is not None]
+    model = master.read()
+    parts = [part.grade_id for part in model.parts]
     with open(folder / "grades.csv", "w", newline="") as file:
         writer = csv.DictWriter(file, ["student", "status", *parts, "auto_score", "auto_max", "total", "max",
                                        "reason", "review"])
         writer.writeheader()
-        writer.writerow({**{p: part_score for p in parts}, "auto_max": 39, "max": 60, **row})
+        writer.writerow({**{p: part_score for p in parts}, "auto_max": model.auto_points,
+                         "max": model.auto_points + model.hand_points, **row})
 
 
 def test_report_of_a_graded_batch(attack_batch):
