@@ -67,6 +67,29 @@ def check_master(path=MASTER):
     problems = master.read(path).points_problems()
     if problems:
         raise MasterError(f"{path.name}: " + "; ".join(problems))
+    shadowed = _names_of_the_checks(cells)
+    if shadowed:
+        raise MasterError(f"{path.name}: solution cells define {', '.join(shadowed)}, a name hw2_checks has: "
+                          "the grader would call its own trusted copy, not the student's; choose another name")
+
+
+def _names_of_the_checks(cells):
+    """Names that solution cells define and hw2_checks exports (the grader trusts hw2_checks' names)."""
+    import ast
+
+    import hw2_checks
+
+    trusted = {name for name in dir(hw2_checks) if not name.startswith("_")}
+    defined = set()
+    for cell in cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+            source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.splitlines())
+            try:
+                tree = ast.parse(source)
+            except SyntaxError:
+                continue
+            defined |= {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    return sorted(defined & trusted)
 
 
 def without_hidden_tests(notebook):

@@ -7,7 +7,12 @@ Writes, under OUT (default ./output):
                             needs review (signs of tampering; see autograder/review.py)
     feedback/<student>.html feedback with the student's plots and the checks' messages (no hidden test code)
     course/                 the nbgrader course: gradebook, autograded notebooks, feedback (formgrader works here)
-    results.json            what has been graded, so an interrupted run resumes where it stopped
+    results.json            what has been graded, and under which version of the master (course.master_version),
+                            so an interrupted run resumes where it stopped and an edited master regrades
+    hand_grades.json        hand grades saved while the course is rebuilt for a new master (autograder/hand_grades.py)
+
+Run again after grading by hand in formgrader, it grades nothing new but writes grades.csv, the report
+and the feedback of students whose hand grades changed again, from the gradebook.
 
 Each submission is autograded by nbgrader in a private course with its own gradebook (in parallel,
 without "database is locked"), then merged into the class gradebook by this process alone.

@@ -246,3 +246,15 @@ def test_every_graded_cell_is_decided_outside_the_kernel(tmp_path):
     nbformat.write(master, tmp_path / "master.ipynb")
     with pytest.raises(course.MasterError, match="test_relu_activation"):
         course.check_master(tmp_path / "master.ipynb")
+
+
+def test_points_of_an_earlier_release_are_not_tampering(tmp_path):
+    """A notebook downloaded before the instructor changed points matches that release (releases.json)."""
+    notebook = nbformat.read(course.REPO / "assignment.ipynb", as_version=4)
+    cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_relu_activation")
+    cell.metadata.nbgrader["points"] = 7
+    earlier = review.release_record(notebook)
+    nbformat.write(notebook, tmp_path / "old.ipynb")
+    released = course.REPO / "assignment.ipynb"
+    assert any("points 2 -> 7" in reason for reason in review.review_reasons(tmp_path / "old.ipynb", released))
+    assert review.review_reasons(tmp_path / "old.ipynb", released, [earlier]) == []
