@@ -81,7 +81,8 @@ def generate_feedback(config, student):
     paths = list(converter.config.HTMLExporter.extra_template_paths)  # nbgrader's bootstrap CSS
     converter.update_config(Config({"HTMLExporter": {
         "template_name": "hw2_feedback", "extra_template_basedirs": [str(TEMPLATES)],
-        "extra_template_paths": [*paths, str(NBGRADER_TEMPLATES)]}}))  # where 'feedback/index.html.j2' is
+        "extra_template_paths": [*paths, str(NBGRADER_TEMPLATES)],  # where 'feedback/index.html.j2' is
+        "filters": {"tex_to_mathml": "autograder.mathml.tex_to_mathml"}}}))
     converter.force = True
     try:
         converter.start()

@@ -32,6 +32,10 @@ def _read(out):
     with open(out / "grades.csv", newline="") as file:
         rows = list(csv.DictReader(file))
     ledger = json.loads((out / "results.json").read_text())
+    stamp = out / "course" / "master_version"  # what the course was made from (autograder/grade.py)
+    if stamp.exists():  # a regrade that was interrupted leaves entries of another master: not mixed in
+        ledger = {student: entry for student, entry in ledger.items()
+                  if entry.get("version") == stamp.read_text().strip()}
     return rows, ledger
 
 

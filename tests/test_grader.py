@@ -117,6 +117,7 @@ def test_feedback_has_messages_and_plots_but_no_hidden_test_code(examples_graded
     bob = (out / "feedback" / "bob.html").read_text()
     assert "Likely cause" in bob and "data:image/png;base64" in bob, \
         "bob's feedback should keep the checks' diagnostic messages and the plots"
+    assert "<math " in bob and "MathJax.Hub" not in bob, "formulas should be MathML made here, not MathJax's"
 
 
 def test_regrading_is_idempotent_and_resumes_only_what_is_missing(examples_graded, tmp_path):
