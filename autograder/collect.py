@@ -14,16 +14,19 @@ import shutil
 import stat
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
 import yaml
 
+from autograder.late import parse_time
+
 NOTEBOOK_NAME = "assignment.ipynb"
 MAX_NOTEBOOK_MB = 20
 MAX_ZIP_MB = 2000
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}")  # fullmatch: "$" lets a final newline pass
-CANVAS_NAME = re.compile(r"^(?P<name>[^_]+)_(?:LATE_)?(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$")
+CANVAS_NAME = re.compile(r"^(?P<name>[^_]+)_(?P<late>LATE_)?(?P<user>\d+)_(?P<submission>\d+)_(?P<file>.+)$")
 CANVAS_NOTEBOOK = re.compile(r"^assignment(-\d+)?\.ipynb$")
 
 
@@ -35,6 +38,8 @@ class Submission:
     name: str = ""
     problem: str = ""
     note: str = ""  # graded, with something the instructor should know (e.g. the file's name was not the usual)
+    submitted_at: datetime = None  # when the export says it was submitted (Gradescope), else None
+    marked_late: bool = False  # the export marks it late without its time (Canvas's LATE_)
 
     @property
     def sha256(self):
@@ -157,16 +162,17 @@ def _plain(folder):
     return submissions
 
 
-def _from_folder(student_id, folder, name=""):
+def _from_folder(student_id, folder, name="", submitted_at=None):
     expected = folder / NOTEBOOK_NAME
     if expected.is_file():
-        return Submission(student_id, expected, name)
+        return Submission(student_id, expected, name, submitted_at=submitted_at)
     found = sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
     if len(found) == 1:  # a re-download ("assignment (1).ipynb") or a renamed file: the only notebook there
-        return Submission(student_id, found[0], name, note=_other_name(found[0].relative_to(folder)))
+        return Submission(student_id, found[0], name, note=_other_name(found[0].relative_to(folder)),
+                          submitted_at=submitted_at)
     problem = (f"no {NOTEBOOK_NAME} in the submission; found {', '.join(p.name for p in found)}: keep only "
                f"{NOTEBOOK_NAME}" if found else f"no {NOTEBOOK_NAME} (no notebook at all) in the submission")
-    return Submission(student_id, expected, name, problem)
+    return Submission(student_id, expected, name, problem, submitted_at=submitted_at)
 
 
 def _other_name(name):
@@ -181,13 +187,15 @@ def _canvas(folder):
         notebooks[match["user"]] = notebooks.get(match["user"], 0) + match["file"].endswith(".ipynb")
     submissions = []
     for path, match in files:
+        late = bool(match["late"])
         if CANVAS_NOTEBOOK.match(match["file"]):
-            submissions.append(Submission(match["user"], path, match["name"]))
+            submissions.append(Submission(match["user"], path, match["name"], marked_late=late))
         elif match["file"].endswith(".ipynb") and notebooks[match["user"]] == 1:  # e.g. "assignment (1).ipynb"
-            submissions.append(Submission(match["user"], path, match["name"], note=_other_name(match["file"])))
+            submissions.append(Submission(match["user"], path, match["name"], note=_other_name(match["file"]),
+                                          marked_late=late))
         else:
             submissions.append(Submission(match["user"], path, match["name"],
-                                          f"the file is named {match['file']!r}, not {NOTEBOOK_NAME}"))
+                                          f"the file is named {match['file']!r}, not {NOTEBOOK_NAME}", marked_late=late))
     return submissions
 
 
@@ -203,8 +211,18 @@ def _gradescope(folder):
         person = submitters[0] if isinstance(submitters, list) and isinstance(submitters[0], dict) else {}
         student_id = str(person.get(":sid") or str(person.get(":email") or "").split("@")[0]
                          or student_dir.name.removeprefix("submission_"))
-        submissions.append(_from_folder(student_id, student_dir, str(person.get(":name") or "")))
+        submissions.append(_from_folder(student_id, student_dir, str(person.get(":name") or ""),
+                                        _created_at(entry)))
     return submissions
+
+
+def _created_at(entry):
+    """The submission time of a Gradescope metadata entry (its line ``:created_at: ...``), or None."""
+    value = entry.get(":created_at") if isinstance(entry, dict) else None
+    try:
+        return parse_time(value) if value else None
+    except ValueError:
+        return None
 
 
 def _deduplicate(submissions):
@@ -213,6 +231,6 @@ def _deduplicate(submissions):
     for submission in submissions:
         counts[submission.student_id] = counts.get(submission.student_id, 0) + 1
     return [s if counts[s.student_id] == 1 or s.problem else
-            Submission(s.student_id, s.path, s.name, f"{counts[s.student_id]} submissions for this student id "
-                                                     f"(one is {s.path.name}); keep only one")
+            dataclasses.replace(s, problem=f"{counts[s.student_id]} submissions for this student id "
+                                           f"(one is {s.path.name}); keep only one")
             for s in submissions]

@@ -10,6 +10,7 @@ Writes, under OUT (default ./output):
     results.json            what has been graded, and under which version of the master (course.master_version),
                             so an interrupted run resumes where it stopped and an edited master regrades
     hand_grades.json        hand grades saved while the course is rebuilt for a new master (autograder/hand_grades.py)
+    similarity.json, .html  pairs of submissions with much solution code in common (autograder/similarity.py)
 
 Run again after grading by hand in formgrader, it grades nothing new but writes grades.csv, the report
 and the feedback of students whose hand grades changed again, from the gradebook.
@@ -42,7 +43,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 from tqdm import tqdm
 
-from autograder import collect, course, grade_one, hand_grades, kernel_launcher, master, report
+from autograder import collect, course, grade_one, hand_grades, kernel_launcher, late, master, report, similarity
 from autograder.grade_one import KERNEL_NAME
 
 KILL_MARGIN = 120  # seconds past the submission timeout before a worker process is killed
@@ -363,8 +364,11 @@ class ClassGrader:
         self._save_ledger()
         return [student for student, _ in changed]
 
-    def write_grades_csv(self, submissions):
-        """grades.csv: one row per student with the score of every graded part."""
+    def write_grades_csv(self, submissions, policy=None, times=None):
+        """grades.csv: one row per student with the score of every graded part, and with a late policy
+        (late.LatePolicy) the submission time (from the export, else ``times``: {student: datetime}),
+        days late, penalty and final score."""
+        times = times or {}
         order = list(master.read().grade_ids)
         with Gradebook(self.db_url, course_id="hw2") as gb, warnings.catch_warnings():
             warnings.simplefilter("ignore", SAWarning)  # as in _merge
@@ -390,6 +394,12 @@ class ClassGrader:
                     row[part] = _number(scores.get(part)) if scores else ""
                 row["auto_score"] = _number(sum(scores.get(p) or 0 for p in automatic))
                 row["total"] = _number(sum(v or 0 for v in scores.values()))
+                submitted_at = times.get(submission.student_id, submission.submitted_at)
+                row["submitted_at"] = submitted_at.isoformat() if submitted_at else ""
+                penalty = policy.penalty(row["total"], submitted_at, submission.marked_late) if policy else None
+                row["late_days"] = penalty.days if penalty else ""
+                row["late_penalty"] = _number(penalty.points) if penalty else ""
+                row["final"] = _number(row["total"] - (penalty.points if penalty else 0))
                 lost = [f"{part}: {why}" for part, why in sorted(
                     entry.get("reasons", {}).items(),
                     key=lambda item: order.index(item[0]) if item[0] in order else len(order))]
@@ -397,7 +407,7 @@ class ClassGrader:
                 row["review"] = " | ".join(entry.get("review", []))
                 rows.append(row)
         columns = ["student", "name", "status", *parts, "auto_score", "auto_max", "needs_manual_grade",
-                   "total", "max", "reason", "review"]
+                   "total", "max", "submitted_at", "late_days", "late_penalty", "final", "reason", "review"]
         with open(self.out / "grades.csv", "w", newline="") as file:
             writer = csv.DictWriter(file, fieldnames=columns, extrasaction="ignore")
             writer.writeheader()
@@ -462,6 +472,9 @@ def print_summary(rows, out):
         reason = reason[:100] + ("..." if len(reason) > 100 else "")
         print(f"{_printable(row['student']):<{width}}  {row['status'] or '':<8} {auto:>9} {pending!s:>7}  {reason}")
     flagged = sum(bool(row["review"]) for row in rows)
+    late_rows = [f"{_printable(row['student'])} -{row['late_penalty']}" for row in rows if row.get("late_days")]
+    if late_rows:
+        print(f"\nlate: {len(late_rows)} ({', '.join(late_rows)}); the column 'final' has the score after the penalty")
     if any(row.get("needs_manual_grade") for row in rows):
         print("\nby hand: parts still to grade by hand (written answers, plots); grade them in formgrader "
               f"(./kit formgrade {out}), then run the same ./kit grade again: grades.csv and the feedback take "
@@ -489,7 +502,12 @@ def main(argv=None):
     parser.add_argument("--force", action="store_true", help="grade again what was already graded")
     parser.add_argument("--student", action="append", default=[], metavar="ID",
                         help="grade only this student again (a regrade request), leaving the others; repeatable")
+    late.add_arguments(parser)
     args = parser.parse_args(argv)
+    try:
+        policy, times = late.from_arguments(args), late.read_times(args.times) if args.times else {}
+    except (OSError, ValueError) as error:
+        parser.error(str(error))
     grader = ClassGrader(args.out, args.workers, args.db_url, args.cell_timeout, args.submission_timeout,
                          args.memory_mb, args.blas_threads, args.sandbox, args.kernel_spec)
     try:
@@ -499,7 +517,9 @@ def main(argv=None):
     hand_graded = grader.refresh_feedback(submissions)
     if hand_graded:
         print(f"feedback made again with the hand grades of {len(hand_graded)} students")
-    print_summary(grader.write_grades_csv(submissions), grader.out)
+    pairs = similarity.write_similarity(submissions, grader.out)
+    print_summary(grader.write_grades_csv(submissions, policy, times), grader.out)
+    print(f"similar solutions: {len(pairs)} pairs ({grader.out / 'similarity.html'}; no grade changes)")
     print(f"class report: {report.write_report(grader.out)}")
 
 

@@ -4,8 +4,9 @@
 
 Sections: score histograms, points per part, the pass rate of every test cell, the most frequent
 diagnostic messages (which bugs the class made, and who), the slowest submissions, and the lists of
-submissions flagged for review and of those that could not be graded. Student ids and messages are
-untrusted text: everything is escaped.
+submissions flagged for review and of those that could not be graded, the count of late submissions,
+and the pairs of similar solutions (OUT/similarity.json, autograder/similarity.py). Student ids,
+messages and code are untrusted text: everything is escaped.
 """
 import argparse
 import csv
@@ -20,7 +21,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from autograder import master  # noqa: E402
+from autograder import master, similarity  # noqa: E402
 
 GRADED = ("graded", "partial")
 STYLE = """body{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;color:#222}
@@ -112,14 +113,16 @@ def write_report(out):
     slowest = sorted((e for e in ledger.items() if e[1].get("seconds")), key=lambda e: -e[1]["seconds"])[:10]
     flagged = [(r["student"], r.get("review", "")) for r in rows if r.get("review")]
     failed = [(r["student"], r["reason"]) for r in rows if r["status"] not in GRADED]
+    pairs = similarity.read_pairs(out)
     _histogram(rows, folder / "scores.png")
     _parts_chart(means, folder / "parts.png")
 
     passed = sum(float(r["auto_score"] or 0) >= float(r["auto_max"] or 0) for r in graded)
+    late = [r for r in rows if float(r.get("late_days") or 0) > 0]
     sections = [
         f"<h1>hw2: class report</h1><p>{len(rows)} submissions: {len(graded)} graded, "
-        f"{passed} with every autograded point, {len(flagged)} flagged for review, {len(failed)} could not be "
-        "graded. Details per student: <code>grades.csv</code>; feedback: <code>feedback/</code>.</p>",
+        f"{passed} with every autograded point, {len(late)} late (penalty in the column <code>final</code>), "
+        f"{len(flagged)} flagged for review, {len(failed)} could not be graded. Details per student: <code>grades.csv</code>; feedback: <code>feedback/</code>.</p>",
         "<h2>Scores</h2><img src=\"scores.png\" alt=\"histogram of scores\">",
         "<h2>Points per part</h2><img src=\"parts.png\" alt=\"class mean points per part\">" + _table(
             ["part", "class mean", "maximum"], [(n, f"{m:.2f}", f"{x:g}") for n, (m, x) in means.items()], (1, 2)),
@@ -135,6 +138,10 @@ def write_report(out):
         "<h2>Flagged for review</h2><p>Signs of tampering (SECURITY.md): they earned nothing by it, but "
         "deserve a look.</p>" + _table(["student", "why"], flagged),
         "<h2>Could not be graded</h2>" + _table(["student", "reason"], failed),
+        "<h2>Similar solutions</h2><p>Pairs whose solution cells share much code (copydetect's winnowing, "
+        "variable names filtered out, the released skeleton ignored): a lead for a person to read, no grade "
+        "changes.</p>" + (similarity.pairs_html(pairs) if pairs is not None else "<p>Not computed (run ./kit grade, "
+                          "or python -m autograder.similarity).</p>"),
     ]
     page = folder / "index.html"
     page.write_text(f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>hw2 class report</title>"

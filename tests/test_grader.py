@@ -149,6 +149,21 @@ def test_one_student_is_graded_again_on_request(examples_graded, tmp_path):
     assert run.returncode == 2 and "no submission for nobody" in run.stderr, run.stderr
 
 
+def test_a_late_policy_gives_raw_score_penalty_and_final_without_grading_again(examples_graded, tmp_path):
+    out, rows, _, _ = examples_graded
+    again = tmp_path / "late"
+    shutil.copytree(out, again, symlinks=True)
+    (tmp_path / "times.csv").write_text("student,submitted_at\nalice,2026-10-03T10:00:00-07:00\n"
+                                        "bob,2026-10-01T23:59:30-07:00\n")
+    late, stdout = grade(EXAMPLES, again, "--due", "2026-10-01T23:59-07:00", "--late-percent-per-day", "10",
+                         "--late-cap", "15", "--grace-minutes", "5", "--times", str(tmp_path / "times.csv"))
+    assert "0 to grade" in stdout and "late: 1 (alice" in stdout, stdout
+    alice, bob = late["alice"], late["bob"]
+    assert (alice["late_days"], alice["late_penalty"], alice["final"]) == ("2", "5.85", "33.15"), alice  # capped
+    assert (bob["late_days"], bob["late_penalty"], bob["final"]) == ("0", "0", bob["total"]), bob
+    assert "1 late" in (again / "report" / "index.html").read_text()
+
+
 def test_tampered_and_noisy_correct_submission_keeps_full_marks(tmp_path):
     """Deleted and edited test cells are restored from the gradebook; stderr output costs nothing.
     Graded without the sandbox: the fallback of a machine where the grader is not root."""

@@ -6,7 +6,7 @@ import json
 from autograder import master, report
 
 SECTIONS = ["Scores", "Points per part", "Pass rate of every test cell", "Most frequent diagnostic messages",
-            "Slowest submissions", "Flagged for review", "Could not be graded"]
+            "Slowest submissions", "Flagged for review", "Could not be graded", "Similar solutions"]
 
 
 def _section(page, title):

@@ -1,0 +1,80 @@
+"""Where courses live: the late policy (autograder/late.py), times and late marks read from Canvas and
+Gradescope exports (autograder/collect.py), and the gradebook CSV Canvas imports (autograder/canvas.py)."""
+import csv
+import shutil
+import zipfile
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from autograder import canvas, collect, course, late
+
+DUE = late.parse_time("2026-10-01T23:59:00-07:00")
+ALICE = course.REPO / "examples" / "submissions" / "alice.ipynb"
+
+
+@pytest.mark.parametrize("text", ["2026-10-01T23:59:00-07:00", "2026-10-01 23:59 -07:00",
+                                  "2026-10-02T06:59:00Z", "2026-10-01 23:59:00.000000000 -07:00"])
+def test_times_are_read_with_their_zone(text):
+    assert late.parse_time(text) == DUE
+
+
+def test_the_policy_charges_every_day_or_part_of_a_day_after_the_grace_period_up_to_the_cap():
+    policy = late.LatePolicy(DUE, percent_per_day=10, cap_percent=25, grace_minutes=15)
+    assert policy.penalty(40, DUE + timedelta(minutes=14), False) == late.Penalty(0, 0, 0)
+    assert policy.penalty(40, DUE + timedelta(minutes=16), False) == late.Penalty(1, 10, 4)
+    assert policy.penalty(40, DUE + timedelta(days=1, hours=1), False) == late.Penalty(2, 20, 8)
+    assert policy.penalty(40, DUE + timedelta(days=5), False) == late.Penalty(5, 25, 10)
+    assert policy.penalty(40, None, True).days == 1 and policy.penalty(40, None, False).days == 0
+
+
+def test_a_times_file_needs_its_columns(tmp_path):
+    (tmp_path / "times.csv").write_text("student,submitted_at\nalice,2026-10-02T08:00:00-07:00\nbob,\n")
+    assert late.read_times(tmp_path / "times.csv") == {"alice": DUE + timedelta(hours=8, minutes=1)}
+    (tmp_path / "bad.csv").write_text("who,when\nalice,2026-10-02\n")
+    with pytest.raises(ValueError, match="student and submitted_at"):
+        late.read_times(tmp_path / "bad.csv")
+
+
+def test_canvas_late_marks_and_gradescope_times_are_read(tmp_path):
+    download = tmp_path / "canvas.zip"
+    with zipfile.ZipFile(download, "w") as zipped:
+        zipped.write(ALICE, "lovelaceada_1001_5001_assignment.ipynb")
+        zipped.write(ALICE, "turingalan_LATE_1002_5002_assignment.ipynb")
+    found = {s.student_id: s for s in collect.find_submissions(download, tmp_path / "unpacked")}
+    assert (found["1001"].marked_late, found["1002"].marked_late) == (False, True)
+    export = tmp_path / "gradescope"
+    (export / "submission_77").mkdir(parents=True)
+    shutil.copyfile(ALICE, export / "submission_77" / "assignment.ipynb")
+    (export / "submission_metadata.yml").write_text(
+        "submission_77:\n  :submitters:\n  - :name: Ada\n    :sid: '1001'\n"
+        "  :created_at: 2026-10-02 01:30:00.123456789 -07:00\n")
+    [submission] = collect.find_submissions(export, tmp_path / "unpacked")
+    assert submission.submitted_at == DUE + timedelta(hours=1, minutes=31, microseconds=123456)
+
+
+def _grades(tmp_path, rows):
+    columns = ["student", "name", "status", "total", "max", "final"]
+    with open(tmp_path / "grades.csv", "w", newline="") as file:
+        writer = csv.DictWriter(file, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_canvas_csv_matches_students_by_canvas_id_and_takes_names_from_the_roster(tmp_path):
+    _grades(tmp_path, [{"student": "1001", "name": "lovelaceada", "status": "graded", "total": 50, "max": 60, "final": 45},
+                       {"student": "1002", "name": "turingalan", "status": "error", "total": 0, "max": 60, "final": 0},
+                       {"student": "1009", "name": "nobody", "status": "graded", "total": 9, "max": 60, "final": 9}])
+    (tmp_path / "roster.csv").write_text(
+        "\ufeffStudent,ID,SIS User ID,SIS Login ID,Section,hw2 (77)\n"
+        "    Points Possible,,,,,60\n"
+        "\"Lovelace, Ada\",1001,s1,ada,Mon,\n\"Turing, Alan\",1002,s2,alan,Tue,\n\"=cmd, Eve\",1003,s3,eve,Tue,\n")
+    path, unknown = canvas.write_canvas_csv(tmp_path, tmp_path / "roster.csv", "hw2 (77)")
+    with open(path, newline="") as file:
+        rows = list(csv.reader(file))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "hw2 (77)"]
+    assert rows[1] == ["    Points Possible", "", "", "", "", "60"]
+    assert rows[2:] == [["Lovelace, Ada", "1001", "s1", "ada", "Mon", "45"],   # after the late penalty
+                        ["Turing, Alan", "1002", "s2", "alan", "Tue", ""],     # not graded: left as it is
+                        ["'=cmd, Eve", "1003", "s3", "eve", "Tue", ""]]        # no submission; a formula quoted
+    assert unknown == ["1009"]
