@@ -158,11 +158,12 @@ def _single_subfolder(folder):
 def _plain(folder):
     submissions = [Submission(p.stem, p) for p in sorted(folder.glob("*.ipynb"))]
     for student_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        submissions.append(_from_folder(student_dir.name, student_dir))
+        submissions.append(from_folder(student_dir.name, student_dir))
     return submissions
 
 
-def _from_folder(student_id, folder, name="", submitted_at=None):
+def from_folder(student_id, folder, name="", submitted_at=None):
+    """The Submission of one student's folder: its assignment.ipynb, or its only notebook whatever its name."""
     expected = folder / NOTEBOOK_NAME
     if expected.is_file():
         return Submission(student_id, expected, name, submitted_at=submitted_at)
@@ -211,7 +212,7 @@ def _gradescope(folder):
         person = submitters[0] if isinstance(submitters, list) and isinstance(submitters[0], dict) else {}
         student_id = str(person.get(":sid") or str(person.get(":email") or "").split("@")[0]
                          or student_dir.name.removeprefix("submission_"))
-        submissions.append(_from_folder(student_id, student_dir, str(person.get(":name") or ""),
+        submissions.append(from_folder(student_id, student_dir, str(person.get(":name") or ""),
                                         _created_at(entry)))
     return submissions
 

@@ -11,6 +11,7 @@ Writes, under OUT (default ./output):
                             so an interrupted run resumes where it stopped and an edited master regrades
     hand_grades.json        hand grades saved while the course is rebuilt for a new master (autograder/hand_grades.py)
     similarity.json, .html  pairs of submissions with much solution code in common (autograder/similarity.py)
+    verdicts/<student>.json every case of every test cell, passed or failed, as the grader decided it
 
 Run again after grading by hand in formgrader, it grades nothing new but writes grades.csv, the report
 and the feedback of students whose hand grades changed again, from the gradebook.
@@ -303,6 +304,9 @@ class ClassGrader:
                          review=result.get("review"))
             return
         private = self.work / "students" / student
+        (self.out / "verdicts").mkdir(exist_ok=True)  # every case of every test cell, as the grader decided it
+        (self.out / "verdicts" / f"{student}.json").write_text(json.dumps(
+            {"version": self.version, "verdicts": result.get("verdicts", {}), "missing": result.get("missing", {})}))
         for step in ["submitted", "autograded", "feedback"]:
             source = private / step / student / course.ASSIGNMENT
             target = self.course_root / step / student / course.ASSIGNMENT

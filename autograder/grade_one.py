@@ -156,6 +156,7 @@ def grade(template, work, student, submission, cell_timeout, submission_timeout,
         execution = json.loads((work / EXECUTION_REPORT).read_text())
         missing = json.loads((work / MISSING_REPORT).read_text()) if (work / MISSING_REPORT).exists() else {}
         result["reasons"] = reasons_by_cell(autograded, execution[VERDICTS], missing)
+        result["verdicts"], result["missing"] = execution[VERDICTS], missing
         result["review"] += execution[REVIEW]
         result["success"] = True
         result["feedback"] = generate_feedback(api.config, student)

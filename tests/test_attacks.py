@@ -17,6 +17,10 @@ from autograder import bugbank, course, master, review
 from autograder.grade import IPC_TMPFS_MB
 from autograder.kernel_launcher import sandbox_available
 
+# every test here on the worker that builds the attack batch (./kit test runs pytest --dist loadgroup): the
+# other worker goes on with the rest of the suite instead of waiting for the batch
+pytestmark = pytest.mark.xdist_group("attack_batch")
+
 # the README's example table: what the honest students get when graded alone
 AUTOGRADED_MAX = master.read().auto_points
 HONEST = {"alice": AUTOGRADED_MAX, "bob": 29.62}

@@ -3,7 +3,7 @@ Gradescope exports (autograder/collect.py), and the gradebook CSV Canvas imports
 import csv
 import shutil
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 

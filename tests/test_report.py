@@ -2,6 +2,8 @@
 import csv
 import json
 
+import pytest
+
 
 from autograder import master, report
 
@@ -25,6 +27,7 @@ def _write_grades_csv(folder, row, part_score):
                          "max": model.auto_points + model.hand_points, **row})
 
 
+@pytest.mark.xdist_group("attack_batch")  # on the worker that builds it: the other goes on meanwhile
 def test_report_of_a_graded_batch(attack_batch):
     page = report.write_report(attack_batch.out).read_text()
     missing = [title for title in SECTIONS if f"<h2>{title}</h2>" not in page]

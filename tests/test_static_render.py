@@ -46,6 +46,7 @@ def test_executed_solution_renders_with_its_plots_embedded():
         f"misclassified grid, step size 10) and its HTML embeds {len(images)}")
 
 
+@pytest.mark.xdist_group("attack_batch")  # on the worker that builds it (conftest.attack_batch)
 @pytest.mark.parametrize("student", ["alice", "bob"])
 def test_feedback_embeds_the_students_plots(attack_batch, student):
     html = (attack_batch.out / "feedback" / f"{student}.html").read_text()

@@ -1,0 +1,66 @@
+"""The Gradescope autograder (autograder/gradescope.py), run as Gradescope runs it: the zip unpacked into
+<root>/source, a submission in <root>/submission, run_autograder; results.json checked against
+Gradescope's documented format and against ./kit grade's scores for the same files."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import jsonschema
+
+from autograder import course, gradescope, master
+
+# Gradescope's results.json (https://gradescope-autograders.readthedocs.io/en/latest/specs/)
+VISIBILITIES = ["hidden", "after_due_date", "after_published", "visible"]
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "score": {"type": "number"}, "execution_time": {"type": "number"}, "output": {"type": "string"},
+        "visibility": {"enum": VISIBILITIES}, "stdout_visibility": {"enum": VISIBILITIES},
+        "tests": {"type": "array", "items": {
+            "type": "object",
+            "properties": {"score": {"type": "number"}, "max_score": {"type": "number"}, "name": {"type": "string"},
+                           "number": {"type": "string"}, "output": {"type": "string"},
+                           "visibility": {"enum": VISIBILITIES}},
+            "required": ["score", "max_score", "name", "output", "visibility"], "additionalProperties": False}},
+    },
+    "required": ["tests", "output", "execution_time"], "additionalProperties": False,
+}
+README_SCORES = {"alice": 39, "bob": 29.62, "carol": 0}  # ./kit grade's, as the README prints them
+
+
+def test_the_autograder_grades_as_kit_grade_does(tmp_path):
+    archive = gradescope.build(tmp_path / "hw2_gradescope.zip")
+    runs = {}
+    for student in README_SCORES:
+        root = tmp_path / student
+        with zipfile.ZipFile(archive) as zipped:
+            zipped.extractall(root / "source")
+        (root / "source" / "run_autograder").chmod(0o755)
+        (root / "submission").mkdir()
+        shutil.copyfile(course.REPO / "examples" / "submissions" / f"{student}.ipynb",
+                        root / "submission" / "assignment.ipynb")
+        runs[student] = subprocess.Popen(
+            ["bash", str(root / "source" / "run_autograder")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, env={**os.environ, "AUTOGRADER_ROOT": str(root), "PYTHON": sys.executable})
+    for student, run in runs.items():
+        log, _ = run.communicate(timeout=900)
+        assert run.returncode == 0, f"run_autograder failed for {student}:\n{log}"
+        results = json.loads((tmp_path / student / "results" / "results.json").read_text())
+        jsonschema.validate(results, SCHEMA)
+        score = sum(test["score"] for test in results["tests"])
+        assert abs(score - README_SCORES[student]) < 0.05, f"{student}: Gradescope {score}, ./kit grade {README_SCORES[student]}"
+    alice = json.loads((tmp_path / "alice" / "results" / "results.json").read_text())
+    assert abs(sum(t["max_score"] for t in alice["tests"]) - master.read().auto_points) < 0.05
+    assert {t["visibility"] for t in alice["tests"]} == {"visible", "after_published"}
+    bob = json.loads((tmp_path / "bob" / "results" / "results.json").read_text())
+    sigmoid = next(t for t in bob["tests"] if t["name"] == "test_sigmoid_activation (public cases)")
+    assert "Likely cause" in sigmoid["output"] and sigmoid["score"] < sigmoid["max_score"]
+    carol = json.loads((tmp_path / "carol" / "results" / "results.json").read_text())
+    assert "not valid notebook JSON" in carol["output"] and carol["tests"] == []
+    with zipfile.ZipFile(archive) as zipped:
+        names = zipped.namelist()
+    assert {"setup.sh", "run_autograder", "autograder/hidden_reference.pkl", "solutions/master.ipynb"} <= set(names)
+    assert not [name for name in names if name.startswith(("tests/", "examples/", "output/"))]
