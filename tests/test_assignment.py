@@ -17,6 +17,8 @@ import pytest
 from autograder import build, course, make_hidden_reference, master
 from hw2_checks import TEST_ACTIVATIONS
 
+# the tests of the graded course on the worker that builds it (./kit test: pytest --dist loadgroup)
+COURSE_WORKER = pytest.mark.xdist_group("graded_course")
 BUILD_STUDENT = "python -m autograder.build student"
 BUILD_HIDDEN = "python -m autograder.build hidden"
 BUILD_SOLUTION = "python -m autograder.build solution"
@@ -168,6 +170,7 @@ def cell_errors(graded_course, student, grade_ids):
     return "\n".join(shown) or "(no error or stderr output in those cells)"
 
 
+@COURSE_WORKER
 def test_master_earns_every_autograded_point(graded_course, master_notebook):
     grades = scores_of(graded_course, "master")
     expected = {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"] for c in autograded_cells(master_notebook)}
@@ -186,6 +189,7 @@ def test_master_earns_every_autograded_point(graded_course, master_notebook):
         f"points; the gradebook has {len(expected)} cells and {total} points")
 
 
+@COURSE_WORKER
 def test_gradebook_holds_every_grade_cell_of_the_master(graded_course, master_notebook):
     grades = scores_of(graded_course, "master")
     expected = {nbgrader_meta(c)["grade_id"]: c for c in grade_cells(master_notebook)}
@@ -207,6 +211,7 @@ def test_gradebook_holds_every_grade_cell_of_the_master(graded_course, master_no
     assert not autoscored, f"autograded cells should be scored automatically; these were not: {autoscored}"
 
 
+@COURSE_WORKER
 def test_unmodified_student_notebook_is_graded_and_earns_nothing(graded_course, master_notebook):
     grades = scores_of(graded_course, "blank")  # asserts that autograde succeeded
     automatic = [nbgrader_meta(c)["grade_id"] for c in autograded_cells(master_notebook)]

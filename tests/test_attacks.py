@@ -17,8 +17,9 @@ from autograder import bugbank, course, master, review
 from autograder.grade import IPC_TMPFS_MB
 from autograder.kernel_launcher import sandbox_available
 
-# every test here on the worker that builds the attack batch (./kit test runs pytest --dist loadgroup): the
-# other worker goes on with the rest of the suite instead of waiting for the batch
+# every test here on the worker that builds the attack batch (./kit test runs pytest --dist loadgroup, which
+# needs pytest 8: pytest 9's node ids defeat xdist 3.8's groups): the other worker goes on with the rest
+# of the suite instead of waiting for the batch
 pytestmark = pytest.mark.xdist_group("attack_batch")
 
 # the README's example table: what the honest students get when graded alone

@@ -14,6 +14,7 @@ from nbgrader.api import Gradebook
 from autograder import course, master
 
 STUDENTS = ["alice", "bob"]
+pytestmark = pytest.mark.xdist_group("change")  # one worker builds the module's fixture (./kit test: --dist loadgroup)
 
 
 def _run(copy, *command):

@@ -19,6 +19,9 @@ from nbgrader.api import Gradebook
 from autograder import collect, course, make_examples, master
 
 EXAMPLES = course.REPO / "examples" / "submissions"
+# the tests of the examples graded once, on one worker (./kit test: pytest --dist loadgroup); a module
+# fixture is built again by every worker that runs one of its tests
+EXAMPLES_WORKER = pytest.mark.xdist_group("examples_graded")
 AUTOGRADED_MAX = master.read().auto_points
 GRADED_CELLS = len(master.read().parts)
 
@@ -55,6 +58,7 @@ def examples_graded(tmp_path_factory):
     return out, rows, stdout, before
 
 
+@EXAMPLES_WORKER
 def test_bundled_examples_get_the_expected_scores(examples_graded):
     _, rows, stdout, _ = examples_graded
     expected = {"alice": ("graded", f"{AUTOGRADED_MAX:g}"), "bob": ("graded", "29.62"), "carol": ("error", "0"),
@@ -65,6 +69,7 @@ def test_bundled_examples_get_the_expected_scores(examples_graded):
     assert "student" in stdout and "alice" in stdout, f"no summary table printed:\n{stdout}"
 
 
+@EXAMPLES_WORKER
 def test_every_lost_point_has_a_reason(examples_graded):
     _, rows, _, _ = examples_graded
     bob = rows["bob"]
@@ -80,11 +85,13 @@ def test_every_lost_point_has_a_reason(examples_graded):
         f"dave's dying kernel should be named with its cell, got {rows['dave']['reason']!r}"
 
 
+@EXAMPLES_WORKER
 def test_submissions_are_never_modified(examples_graded):
     _, _, _, before = examples_graded
     assert digests(EXAMPLES) == before, "grading changed the submitted files"
 
 
+@EXAMPLES_WORKER
 def test_gradebook_is_consistent(examples_graded):
     out, rows, _, _ = examples_graded
     with Gradebook(f"sqlite:///{out / 'course' / 'gradebook.db'}", course_id="hw2") as gb:
@@ -99,6 +106,7 @@ def test_gradebook_is_consistent(examples_graded):
                 f"{student}: gradebook says {auto}, grades.csv says {rows[student]['auto_score']}"
 
 
+@EXAMPLES_WORKER
 def test_feedback_has_messages_and_plots_but_no_hidden_test_code(examples_graded):
     out, _, _, _ = examples_graded
     files = sorted((out / "feedback").glob("*.html"))
@@ -120,6 +128,7 @@ def test_feedback_has_messages_and_plots_but_no_hidden_test_code(examples_graded
     assert "<math " in bob and "MathJax.Hub" not in bob, "formulas should be MathML made here, not MathJax's"
 
 
+@EXAMPLES_WORKER
 def test_regrading_is_idempotent_and_resumes_only_what_is_missing(examples_graded, tmp_path):
     out, rows, _, _ = examples_graded
     resumed = tmp_path / "resumed"
@@ -132,6 +141,7 @@ def test_regrading_is_idempotent_and_resumes_only_what_is_missing(examples_grade
     assert again == rows, "grading again changed the results"
 
 
+@EXAMPLES_WORKER
 def test_one_student_is_graded_again_on_request(examples_graded, tmp_path):
     """--student ID regrades that student (a regrade request) and leaves every other entry as it was."""
     out, rows, _, _ = examples_graded
@@ -149,6 +159,7 @@ def test_one_student_is_graded_again_on_request(examples_graded, tmp_path):
     assert run.returncode == 2 and "no submission for nobody" in run.stderr, run.stderr
 
 
+@EXAMPLES_WORKER
 def test_a_late_policy_gives_raw_score_penalty_and_final_without_grading_again(examples_graded, tmp_path):
     out, rows, _, _ = examples_graded
     again = tmp_path / "late"
@@ -186,6 +197,7 @@ def test_tampered_and_noisy_correct_submission_keeps_full_marks(tmp_path):
     assert frank["test_relu_activation"] == "2" and frank["test_sigmoid_activation"] == "3", frank
 
 
+@EXAMPLES_WORKER
 def test_parallel_and_sequential_grading_agree_and_the_master_earns_every_point(examples_graded, tmp_path):
     _, rows, _, _ = examples_graded
     folder = tmp_path / "two"
