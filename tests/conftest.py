@@ -193,6 +193,21 @@ class AttackBatch:
 
 
 @pytest.fixture(scope="session")
+def examples_graded(tmp_path_factory):
+    """The bundled examples graded by ``python -m autograder.grade`` with 2 workers, once per run:
+    (the output folder, grades.csv rows by student, what the command printed, the examples' digests before)."""
+    from grading import EXAMPLES, digests, grade  # tests/grading.py
+
+    def build(folder):
+        before = digests(EXAMPLES)
+        rows, stdout = grade(EXAMPLES, folder / "out", "--workers", "2")
+        return {"out": str(folder / "out"), "rows": rows, "stdout": stdout, "before": before}
+
+    summary = _build_once(tmp_path_factory, "examples-graded", build)
+    return Path(summary["out"]), summary["rows"], summary["stdout"], summary["before"]
+
+
+@pytest.fixture(scope="session")
 def attack_batch(tmp_path_factory):
     """The attack bank (tests/attacks.py) and two honest students, graded in one autograder.grade batch."""
     import hashlib

@@ -1,6 +1,4 @@
 """End-to-end tests of the class grader (autograder.grade) through nbgrader's real pipeline."""
-import csv
-import hashlib
 import json
 import os
 import re
@@ -17,24 +15,13 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder import collect, course, make_examples, master
+from grading import EXAMPLES, digests, grade  # tests/grading.py
 
-EXAMPLES = course.REPO / "examples" / "submissions"
-# the tests of the examples graded once, on one worker (./kit test: pytest --dist loadgroup); a module
-# fixture is built again by every worker that runs one of its tests
+# the tests of the examples graded once (conftest.examples_graded) on one worker (./kit test: pytest
+# --dist loadgroup), so that its other tests go on meanwhile
 EXAMPLES_WORKER = pytest.mark.xdist_group("examples_graded")
 AUTOGRADED_MAX = master.read().auto_points
 GRADED_CELLS = len(master.read().parts)
-
-
-def grade(submissions, out, *extra):
-    """Run the grading command as an instructor would; return (grades.csv rows by student, stdout)."""
-    # one BLAS thread per kernel: the tests themselves run two at a time on two cores
-    run = subprocess.run([sys.executable, "-m", "autograder.grade", str(submissions), "--out", str(out),
-                          "--blas-threads", "1", *extra],
-                         cwd=course.REPO, capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, f"autograder.grade failed (exit {run.returncode}):\n{run.stdout}\n{run.stderr}"
-    with open(Path(out) / "grades.csv") as file:
-        return {row["student"]: row for row in csv.DictReader(file)}, run.stdout
 
 
 def copies_of_alice(tmp_path, students):
@@ -44,18 +31,6 @@ def copies_of_alice(tmp_path, students):
     for student in students:
         shutil.copyfile(EXAMPLES / "alice.ipynb", folder / f"{student}.ipynb")
     return folder
-
-
-def digests(folder):
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(folder).rglob("*")) if p.is_file()}
-
-
-@pytest.fixture(scope="module")
-def examples_graded(tmp_path_factory):
-    before = digests(EXAMPLES)
-    out = tmp_path_factory.mktemp("example")
-    rows, stdout = grade(EXAMPLES, out, "--workers", "2")
-    return out, rows, stdout, before
 
 
 @EXAMPLES_WORKER

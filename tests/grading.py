@@ -1,0 +1,26 @@
+"""Helpers of the tests that run the grading command as an instructor does."""
+import csv
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+from autograder import course
+
+EXAMPLES = course.REPO / "examples" / "submissions"
+
+
+def grade(submissions, out, *extra, repo=course.REPO):
+    """Run ``python -m autograder.grade`` in ``repo`` as an instructor would; return (grades.csv rows by
+    student, stdout)."""
+    # one BLAS thread per kernel: the tests themselves run two at a time on two cores
+    run = subprocess.run([sys.executable, "-m", "autograder.grade", str(submissions), "--out", str(out),
+                          "--blas-threads", "1", *extra],
+                         cwd=repo, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, f"autograder.grade failed (exit {run.returncode}):\n{run.stdout}\n{run.stderr}"
+    with open(Path(out) / "grades.csv") as file:
+        return {row["student"]: row for row in csv.DictReader(file)}, run.stdout
+
+
+def digests(folder):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(folder).rglob("*")) if p.is_file()}
