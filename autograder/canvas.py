@@ -37,7 +37,8 @@ def canvas_rows(grades, roster=None, score="final"):
         rows = [{"Student": row.get("name", ""), "ID": student, "SIS User ID": "", "SIS Login ID": "", "Section": "",
                  "score": scored[student]} for student, row in sorted(by_id.items())]
         return rows, points, []
-    people = [person for person in roster if person.get("ID", "").strip().isdigit()]  # not "Points Possible"
+    people = [person for person in roster  # not the "Points Possible" row
+              if person.get("ID", "").strip() and person.get("Student", "").strip() != "Points Possible"]
     rows = [{**{column: person.get(column, "") for column in IDENTITY}, "score": scored.get(person["ID"].strip(), "")}
             for person in people]
     unknown = sorted(set(by_id) - {person["ID"].strip() for person in people})

@@ -15,6 +15,7 @@ from nbgrader.api import Gradebook
 from autograder import course, master
 from grading import EXAMPLES, grade as grade_command  # tests/grading.py
 
+pytestmark = pytest.mark.xdist_group("change")  # one worker makes the module's fixture (./kit test: --dist loadgroup)
 STUDENTS = ["alice", "bob"]  # of the bundled examples, graded before the change (conftest.examples_graded)
 
 

@@ -2,6 +2,8 @@
 Gradescope exports (autograder/collect.py), and the gradebook CSV Canvas imports (autograder/canvas.py)."""
 import csv
 import shutil
+import subprocess
+import sys
 import zipfile
 from datetime import timedelta
 
@@ -78,3 +80,20 @@ def test_canvas_csv_matches_students_by_canvas_id_and_takes_names_from_the_roste
                         ["Turing, Alan", "1002", "s2", "alan", "Tue", ""],     # not graded: left as it is
                         ["'=cmd, Eve", "1003", "s3", "eve", "Tue", ""]]        # no submission; a formula quoted
     assert unknown == ["1009"]
+
+
+def test_the_graded_examples_are_exported_for_canvas(examples_graded, tmp_path):
+    """End to end from ./kit grade's output: ./kit canvas with a roster (the Canvas-style zip itself:
+    test_canvas_late_marks_and_gradescope_times_are_read)."""
+    out = tmp_path / "out"
+    shutil.copytree(examples_graded[0], out, symlinks=True)
+    (tmp_path / "roster.csv").write_text("Student,ID,SIS User ID,SIS Login ID,Section,hw2 (77)\n"
+                                         "    Points Possible,,,,,60\n"
+                                         "\"Lovelace, Ada\",alice,s1,ada,Mon,\n\"Turing, Alan\",carol,s2,alan,Tue,\n")
+    run = subprocess.run([sys.executable, "-m", "autograder.canvas", str(out), "--roster", str(tmp_path / "roster.csv"),
+                          "--assignment", "hw2 (77)"], cwd=course.REPO, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "not in the roster, left out: bob, dave, erin" in run.stdout, run.stdout + run.stderr
+    with open(out / "canvas.csv", newline="") as file:
+        exported = list(csv.reader(file))
+    assert exported[1][-1] == "60" and exported[2:] == [["Lovelace, Ada", "alice", "s1", "ada", "Mon", "39"],
+                                                        ["Turing, Alan", "carol", "s2", "alan", "Tue", ""]]
