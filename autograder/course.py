@@ -79,13 +79,14 @@ def _names_of_the_checks(cells):
 
     import hw2_checks
 
+    from autograder.review import without_ipython_syntax
+
     trusted = {name for name in dir(hw2_checks) if not name.startswith("_")}
     defined = set()
     for cell in cells:
         if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
-            source = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell.source.splitlines())
             try:
-                tree = ast.parse(source)
+                tree = ast.parse(without_ipython_syntax(cell.source))
             except SyntaxError:
                 continue
             defined |= {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}

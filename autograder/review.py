@@ -135,10 +135,14 @@ def metadata_reasons(cells, records):
     return reasons
 
 
+def without_ipython_syntax(source):
+    """``source`` with its IPython lines (magics, shell escapes), which are not Python, blanked for ast."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+
+
 def code_reasons(source):
     """What in ``source`` (one code cell) reaches into grading, one reason per finding."""
-    # IPython syntax (magics, shell escapes) is not Python: blank those lines for the parser
-    python = "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+    python = without_ipython_syntax(source)
     reasons = [why for text, why in SUSPICIOUS_TEXT.items() if text in source]
     try:
         tree = ast.parse(python)
