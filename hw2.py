@@ -21,7 +21,7 @@ PUBLIC_CASES_PATH = DATA_DIR / "public_cases.pkl"
 _RESTORE_HINT = (
     "Copy data/mnist_threes_nines.npz again from the assignment folder you were given (it must sit in "
     "the data folder next to hw2.py); instructors can restore it from the kit's repository or rebuild it "
-    "with `python -m autograder.make_mnist_subset` (see its --help)."
+    "with `python -m autograder.build.mnist_subset` (see its --help)."
 )
 
 TestBatch = namedtuple("TestBatch", ["X_batch", "y_batch", "weight_matrices", "biases"])

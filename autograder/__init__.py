@@ -1,1 +1,13 @@
-"""Instructor-side tools for the hw2 kit."""
+"""The hw2 grader, in wings along the data's way (docs/architecture.md draws it):
+
+    assignment/  the master model: parts, points, release files, version, cases (imported by everyone)
+    sandbox/     the kernel launcher and its limits (imports nothing of the kit)
+    intake/      submissions from folders, zips, Canvas and Gradescope downloads; submission times
+    grading/     the core: one notebook in, a result bundle out (nbgrader's pipeline, hidden cases)
+    outputs/     grades.csv, Canvas CSV, class report, similarity report, from graded data
+    classrun/    a class: scheduling, the ledger, the gradebook merge, hand grades, regrades
+    lms/         front-ends that call the core: Gradescope's run_autograder, formgrader
+    build/       everything generated from the master (student notebook, cases, examples, releases)
+
+Which wing may import which is written once, in tests/unit/test_layers.py, and tested.
+"""

@@ -1,4 +1,4 @@
-"""Grading speed: stock `nbgrader autograde` against autograder.grade with 1 and N workers, in one run.
+"""Grading speed: stock `nbgrader autograde` against autograder.classrun.grade with 1 and N workers, in one run.
 
     python -m benchmarks.grading [--submissions K] [--repeats R] [--workers N]
 
@@ -21,21 +21,22 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder import course
+from autograder.assignment import release
+from autograder.grading import course
 
-ALICE = course.REPO / "examples" / "submissions" / "alice.ipynb"
+ALICE = release.REPO / "examples" / "submissions" / "alice.ipynb"
 
 
 def stock_nbgrader(root, submissions):
     course.generate_release(root)
     shutil.copyfile(course.CONFIG_FILE, root / "nbgrader_config.py")
     for i in range(submissions):
-        target = root / "submitted" / f"student{i}" / course.ASSIGNMENT
+        target = root / "submitted" / f"student{i}" / release.ASSIGNMENT
         target.mkdir(parents=True)
-        shutil.copyfile(ALICE, target / f"{course.NOTEBOOK}.ipynb")
+        shutil.copyfile(ALICE, target / f"{release.NOTEBOOK}.ipynb")
     started = time.perf_counter()
     for step in ["autograde", "generate_feedback"]:
-        subprocess.run([sys.executable, "-m", "nbgrader", step, course.ASSIGNMENT, "--force"], cwd=root,
+        subprocess.run([sys.executable, "-m", "nbgrader", step, release.ASSIGNMENT, "--force"], cwd=root,
                        check=True, capture_output=True)
     return time.perf_counter() - started
 
@@ -46,12 +47,12 @@ def this_kit(root, submissions, workers, blas_threads=None):
     for i in range(submissions):
         shutil.copyfile(ALICE, folder / f"student{i}.ipynb")
     # the course and its template are made once per class, before grading: not timed
-    subprocess.run([sys.executable, "-c", "from autograder.grade import ClassGrader; "
-                    f"ClassGrader({str(root / 'out')!r}, 1).prepare()"], cwd=course.REPO, check=True)
+    subprocess.run([sys.executable, "-c", "from autograder.classrun.grade import ClassGrader; "
+                    f"ClassGrader({str(root / 'out')!r}, 1).prepare()"], cwd=release.REPO, check=True)
     started = time.perf_counter()
     threads = ["--blas-threads", str(blas_threads)] if blas_threads else []
-    subprocess.run([sys.executable, "-m", "autograder.grade", str(folder), "--out", str(root / "out"),
-                    "--workers", str(workers), *threads], cwd=course.REPO, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "autograder.classrun.grade", str(folder), "--out", str(root / "out"),
+                    "--workers", str(workers), *threads], cwd=release.REPO, check=True, capture_output=True)
     return time.perf_counter() - started
 
 
@@ -63,9 +64,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     k, n = args.submissions, args.workers
     graders = {"stock nbgrader (sequential)": lambda root: stock_nbgrader(root, k),
-               "autograder.grade, 1 worker": lambda root: this_kit(root, k, 1),
+               "autograder.classrun.grade, 1 worker": lambda root: this_kit(root, k, 1),
                "  the same, 1 BLAS thread": lambda root: this_kit(root, k, 1, blas_threads=1),
-               f"autograder.grade, {n} workers": lambda root: this_kit(root, k, n)}
+               f"autograder.classrun.grade, {n} workers": lambda root: this_kit(root, k, n)}
     print(f"{k} identical correct submissions, {args.repeats} rounds; {os.cpu_count()} cores; "
           f"Python {platform.python_version()}; load average {os.getloadavg()[0]:.2f}")
     timings = {name: [] for name in graders}
@@ -75,8 +76,8 @@ def main(argv=None):
                 timings[name].append(grade(Path(scratch)) / k)
             print(f"round {round_number + 1}: {name.strip():<30} {timings[name][-1]:6.2f} s/submission", flush=True)
     median = {name: statistics.median(seconds) for name, seconds in timings.items()}
-    stock, one, many = (median["stock nbgrader (sequential)"], median["autograder.grade, 1 worker"],
-                        median[f"autograder.grade, {n} workers"])
+    stock, one, many = (median["stock nbgrader (sequential)"], median["autograder.classrun.grade, 1 worker"],
+                        median[f"autograder.classrun.grade, {n} workers"])
     print(f"\n{'grader':<34} {'median s/submission':>19} {'runs':>20} {'vs stock':>9}")
     for name, seconds in timings.items():
         runs = " ".join(f"{t:.2f}" for t in seconds)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import build
+from autograder.build import generate as build
 
 
 def main(argv=None):

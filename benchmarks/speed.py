@@ -4,7 +4,7 @@
 
 In one run: one SGD epoch (step 0.1, N(0, 0.01^2) init, ReLU hidden + sigmoid output, gradient of
 the mean logistic loss) of the 784-200-1 network on the 12080 MNIST 3-vs-9 training images, with the
-master notebook's own functions (autograder.reference) and with PyTorch CPU autograd, at batch sizes
+master notebook's own functions (autograder.assignment.reference) and with PyTorch CPU autograd, at batch sizes
 1, 32, 100, 128 and full batch, float64 and float32; the GFLOP/s this reaches against numpy's GEMM
 peak on this machine; a beginner's np.vectorize activations; where the time goes (the matrix products
 alone, Python and elementwise work per step); the master notebook end to end and the grading of one
@@ -46,7 +46,7 @@ except ImportError as missing:
     MISSING = missing.name
 
 import hw2  # noqa: E402
-from autograder.reference import load_reference  # noqa: E402
+from autograder.assignment.reference import load_reference  # noqa: E402
 from benchmarks.naive import naive_relu, naive_sigmoid  # noqa: E402
 
 DIMS = [784, 200, 1]
@@ -179,7 +179,8 @@ def environment(threads):
 def notebook_and_grading(repeats):
     """Medians of: the master end to end, its training cell, its slowest cell; grading one submission."""
     import nbformat
-    from autograder import build
+
+    from autograder.build import generate as build
     from benchmarks import grading
 
     notebook, training, slowest, accuracies, graded = [], [], [], [], []
@@ -294,7 +295,7 @@ def report(results, end_to_end, env, args, threads):
             f"final test accuracy {end_to_end['accuracy']:.2f}% (lowest of the runs); its training cell "
             f"(5 epochs at batch 32, 40 test evaluations): {end_to_end['training']:.1f} s",
             "- slowest cells: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in end_to_end["cells"][:5]),
-            f"- grading one submission (autograder.grade, 1 worker, 1 BLAS thread, course prepared beforehand): "
+            f"- grading one submission (autograder.classrun.grade, 1 worker, 1 BLAS thread, course prepared beforehand): "
             f"**{end_to_end['grading']:.1f} s**", "", "### Targets", ""]
     out += targets(results, end_to_end)
     if results["int_label_dtype"] != np.float32:

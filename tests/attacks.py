@@ -12,10 +12,10 @@ from typing import Callable
 
 import nbformat
 
-from autograder import course
-from autograder.hidden_tests import KERNEL_SIDE_VERSION
+from autograder.assignment import release
+from autograder.grading.hidden_tests import KERNEL_SIDE_VERSION
 
-EXAMPLES = course.REPO / "examples" / "submissions"
+EXAMPLES = release.REPO / "examples" / "submissions"
 
 # Wrong functions with the right shapes: the public checks fail on them only on values.
 ZEROS = '''
@@ -116,7 +116,7 @@ def prefilled(notebook):
                 cell.execution_count = 1
 
 
-SECRETS = [course.HIDDEN_REFERENCE, course.MASTER, course.REPO / "examples" / "submissions" / "alice.ipynb"]
+SECRETS = [release.HIDDEN_REFERENCE, release.MASTER, release.REPO / "examples" / "submissions" / "alice.ipynb"]
 
 READ_SECRETS = f'''
 import os
@@ -133,7 +133,7 @@ print(f"FOUND {{found}}" if found else "nothing found")
 
 SELF_DESTRUCT = f'''
 import os, shutil
-for path in ["hw2.py", "hw2_checks.py", "data", {str(EXAMPLES)!r}, {str(course.REPO / "data")!r}, "/work", "/tmp"]:
+for path in ["hw2.py", "hw2_checks.py", "data", {str(EXAMPLES)!r}, {str(release.REPO / "data")!r}, "/work", "/tmp"]:
     try:
         shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
     except OSError as error:
@@ -170,7 +170,7 @@ for request_number in range(1, 200):
 def _hw2_grader_request(request):
     request = json.loads(request)
     name = f"r{{request['handle']}}-0.npy"
-    os.symlink({str(course.HIDDEN_REFERENCE)!r}, os.path.join(request["exchange"], name))
+    os.symlink({str(release.HIDDEN_REFERENCE)!r}, os.path.join(request["exchange"], name))
     publish_display_data({{"application/x-hw2-grader": json.dumps(
         {{"handle": request["handle"], "callable": False, "value": {{"t": "a", "file": name}}, "files": [name]}})}})
 _hw2_grader_request.version = {KERNEL_SIDE_VERSION!r}
@@ -457,7 +457,7 @@ ATTACKS = [
 
 # Items of the submissions folder that are not attacks on the grading but on the grader's reading of
 # the folder (graded in the same batch): links out of it, and file names that are formulas or escapes.
-LINKS = {"eve.ipynb": course.MASTER, "frank/assignment.ipynb": "/etc/passwd"}
+LINKS = {"eve.ipynb": release.MASTER, "frank/assignment.ipynb": "/etc/passwd"}
 HOSTILE_NAMES = ["=1+1.ipynb", "@SUM(A1).ipynb", "\x1b[2J\x1b[H\x1b[32mALL GRADED OK.ipynb", "mallory\n.ipynb"]
 
 

@@ -27,13 +27,14 @@ matplotlib.use("Agg")  # in this process only: grading kernels keep their own (i
 import nbformat  # noqa: E402
 import pytest  # noqa: E402
 
-from autograder import course  # noqa: E402  (also puts this interpreter's bin/, with alembic, on PATH)
-from autograder.reference import load_reference  # noqa: E402
+from autograder.assignment import release
+from autograder.assignment.reference import load_reference  # noqa: E402
+from autograder.grading import course  # noqa: E402  (also puts this interpreter's bin/, with alembic, on PATH)
 
 STUDENT_NOTEBOOK = REPO / "assignment.ipynb"
-HIDDEN_REFERENCE = REPO / "autograder" / "hidden_reference.pkl"
+HIDDEN_REFERENCE = REPO / "generated" / "hidden_reference.pkl"
 # The two submissions graded once per run: the master itself, and the student notebook untouched.
-SUBMISSIONS = {"master": course.MASTER, "blank": STUDENT_NOTEBOOK}
+SUBMISSIONS = {"master": release.MASTER, "blank": STUDENT_NOTEBOOK}
 
 
 # --- cheap session fixtures ---------------------------------------------------------------------
@@ -46,7 +47,7 @@ def reference():
 
 @pytest.fixture(scope="session")
 def master_notebook():
-    return nbformat.read(course.MASTER, as_version=4)
+    return nbformat.read(release.MASTER, as_version=4)
 
 
 @pytest.fixture(scope="session")
@@ -115,10 +116,10 @@ class GradedCourse:
 
 @pytest.fixture(scope="session")
 def released_course(tmp_path_factory):
-    """An nbgrader course made by ``autograder.course.generate_release`` (source, release, gradebook)."""
+    """An nbgrader course made by ``autograder.grading.course.generate_release`` (source, release, gradebook)."""
     def build(root):
-        release = course.generate_release(root)
-        return {"root": str(root), "release": str(release)}
+        released = course.generate_release(root)
+        return {"root": str(root), "release": str(released)}
 
     summary = _build_once(tmp_path_factory, "hw2-course", build)
     return ReleasedCourse(Path(summary["root"]), Path(summary["release"]))
@@ -137,14 +138,13 @@ def _kernel_blas_threads():
 def _read_grades(db_url, student):
     """The grades of ``student``'s hw2 submission in the gradebook, keyed by grade id."""
     from nbgrader.api import Gradebook, MissingEntry
-
     from sqlalchemy.exc import SAWarning
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)  # SQLAlchemy's autoflush warnings inside nbgrader's API
         with Gradebook(db_url) as gradebook:
             try:
-                submission = gradebook.find_submission(course.ASSIGNMENT, student)
+                submission = gradebook.find_submission(release.ASSIGNMENT, student)
             except MissingEntry:
                 return None
             grades = {}
@@ -160,10 +160,10 @@ def _read_grades(db_url, student):
 
 @pytest.fixture(scope="session")
 def graded_course(tmp_path_factory):
-    """Two submissions graded by the production grader (autograder.grade, in-process): "master" submits
+    """Two submissions graded by the production grader (autograder.classrun.grade, in-process): "master" submits
     a copy of solutions/master.ipynb, "blank" a copy of the untouched assignment.ipynb. Scores are read
     back from the class course's gradebook."""
-    from autograder.grade import ClassGrader
+    from autograder.classrun.grade import ClassGrader
 
     def build(folder):
         submissions = folder / "submissions"
@@ -176,7 +176,7 @@ def graded_course(tmp_path_factory):
         results = {student: {"success": grader.ledger[student]["status"] in ("graded", "partial"),
                              "log": "", "error": grader.ledger[student]["reason"]} for student in SUBMISSIONS}
         grades = {student: _read_grades(grader.db_url, student) for student in SUBMISSIONS}
-        return {"root": str(root), "release": str(root / "release" / course.ASSIGNMENT), "db_url": grader.db_url,
+        return {"root": str(root), "release": str(root / "release" / release.ASSIGNMENT), "db_url": grader.db_url,
                 "results": results, "grades": grades}
 
     summary = _build_once(tmp_path_factory, "hw2-graded", build)
@@ -186,7 +186,7 @@ def graded_course(tmp_path_factory):
 
 @dataclass
 class AttackBatch:
-    out: Path  # autograder.grade's output folder
+    out: Path  # autograder.classrun.grade's output folder
     rows: dict  # student -> its grades.csv row
     ledger: dict  # student -> its results.json entry
     unchanged: dict  # file -> whether it is byte for byte what it was before grading
@@ -194,7 +194,7 @@ class AttackBatch:
 
 @pytest.fixture(scope="session")
 def examples_graded(tmp_path_factory):
-    """The bundled examples graded by ``python -m autograder.grade`` with 2 workers, once per run:
+    """The bundled examples graded by ``python -m autograder.classrun.grade`` with 2 workers, once per run:
     (the output folder, grades.csv rows by student, what the command printed, the examples' digests before)."""
     from grading import EXAMPLES, digests, grade  # tests/grading.py
 
@@ -209,11 +209,12 @@ def examples_graded(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def attack_batch(tmp_path_factory):
-    """The attack bank (tests/attacks.py) and two honest students, graded in one autograder.grade batch."""
+    """The attack bank (tests/attacks.py) and two honest students, graded in one autograder.classrun.grade batch."""
     import hashlib
 
-    from autograder.grade import ClassGrader
     import attacks  # tests/attacks.py (pytest puts tests/ on sys.path)
+
+    from autograder.classrun.grade import ClassGrader
 
     def build(folder):
         submissions = folder / "submissions"
@@ -229,7 +230,7 @@ def attack_batch(tmp_path_factory):
             shutil.copyfile(attacks.EXAMPLES / "alice.ipynb", submissions / name)
         watched = sorted(p for p in submissions.iterdir() if p.is_file() and not p.is_symlink()) + \
             sorted((REPO / "data").iterdir()) + sorted(attacks.EXAMPLES.iterdir()) + \
-            [course.HIDDEN_REFERENCE, course.MASTER]
+            [release.HIDDEN_REFERENCE, release.MASTER]
         before = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in watched}
         grader = ClassGrader(folder / "out", workers=2, cell_timeout=30, submission_timeout=240, blas_threads=1)
         rows = grader.write_grades_csv(grader.run(submissions))

@@ -5,19 +5,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-from autograder import course
+from autograder.assignment import release
 
-EXAMPLES = course.REPO / "examples" / "submissions"
+EXAMPLES = release.REPO / "examples" / "submissions"
 
 
-def grade(submissions, out, *extra, repo=course.REPO):
-    """Run ``python -m autograder.grade`` in ``repo`` as an instructor would; return (grades.csv rows by
+def grade(submissions, out, *extra, repo=release.REPO):
+    """Run ``python -m autograder.classrun.grade`` in ``repo`` as an instructor would; return (grades.csv rows by
     student, stdout)."""
     # one BLAS thread per kernel: the tests themselves run two at a time on two cores
-    run = subprocess.run([sys.executable, "-m", "autograder.grade", str(submissions), "--out", str(out),
+    run = subprocess.run([sys.executable, "-m", "autograder.classrun.grade", str(submissions), "--out", str(out),
                           "--blas-threads", "1", *extra],
                          cwd=repo, capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, f"autograder.grade failed (exit {run.returncode}):\n{run.stdout}\n{run.stderr}"
+    assert run.returncode == 0, f"autograder.classrun.grade failed (exit {run.returncode}):\n{run.stdout}\n{run.stderr}"
     with open(Path(out) / "grades.csv") as file:
         return {row["student"]: row for row in csv.DictReader(file)}, run.stdout
 

@@ -14,14 +14,16 @@ import nbformat
 import numpy as np
 import pytest
 
-from autograder import build, course, make_hidden_reference, master
+from autograder.assignment import cases as make_hidden_reference
+from autograder.assignment import master, release
+from autograder.build import generate as build
 from hw2_checks import TEST_ACTIVATIONS
 
 # the tests of the graded course on the worker that builds it (./kit test: pytest --dist loadgroup)
 COURSE_WORKER = pytest.mark.xdist_group("graded_course")
-BUILD_STUDENT = "python -m autograder.build student"
-BUILD_HIDDEN = "python -m autograder.build hidden"
-BUILD_SOLUTION = "python -m autograder.build solution"
+BUILD_STUDENT = "python -m autograder.build.generate student"
+BUILD_HIDDEN = "python -m autograder.build.generate hidden"
+BUILD_SOLUTION = "python -m autograder.build.generate solution"
 FLOAT_LITERAL = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 
 
@@ -155,7 +157,7 @@ def scores_of(graded_course, student):
 
 def cell_errors(graded_course, student, grade_ids):
     """What the autograded notebook of ``student`` shows for ``grade_ids``: errors and stderr."""
-    path = graded_course.root / "autograded" / student / course.ASSIGNMENT / f"{course.NOTEBOOK}.ipynb"
+    path = graded_course.root / "autograded" / student / release.ASSIGNMENT / f"{release.NOTEBOOK}.ipynb"
     if not path.exists():
         return f"(no autograded notebook at {path})"
     shown = []
@@ -185,7 +187,7 @@ def test_master_earns_every_autograded_point(graded_course, master_notebook):
     total = sum(grades[gid]["score"] for gid in expected)
     model = master.read()
     assert (len(expected), total) == (len(model.auto), model.auto_points), (
-        f"the master model (autograder/master.py) says {len(model.auto)} autograded cells worth {model.auto_points} "
+        f"the master model (autograder/assignment/master.py) says {len(model.auto)} autograded cells worth {model.auto_points} "
         f"points; the gradebook has {len(expected)} cells and {total} points")
 
 
@@ -305,7 +307,7 @@ def test_cases_regenerate_identically(tmp_path, committed):
     make_hidden_reference.main(["--out", str(out["hidden"]), "--public-out", str(out["public"])])
     regenerated = out["hidden" if committed == make_hidden_reference.HIDDEN_REFERENCE else "public"]
     differences = _differences(pickle.loads(committed.read_bytes()), pickle.loads(regenerated.read_bytes()))
-    assert not differences, (f"{committed.relative_to(course.REPO)} differs from what the master computes "
+    assert not differences, (f"{committed.relative_to(release.REPO)} differs from what the master computes "
                              f"({differences[:5]}): run `{BUILD_HIDDEN}`")
 
 
@@ -316,7 +318,7 @@ def released_files(release):
 
 
 def test_release_holds_only_student_files(released_course):
-    expected = sorted(["assignment.ipynb", *course.STUDENT_FILES])
+    expected = sorted(["assignment.ipynb", *release.STUDENT_FILES])
     got = released_files(released_course.release)
     assert got == expected, (f"the release should hold exactly {expected}; got {got} "
                              f"(extra: {sorted(set(got) - set(expected))}, missing: {sorted(set(expected) - set(got))})")
@@ -325,7 +327,7 @@ def test_release_holds_only_student_files(released_course):
 @pytest.fixture(params=["committed", "released"])
 def student_copy(request, released_course):
     """The student notebook as committed, and as generate_release just made it: (raw text, notebook)."""
-    folder = course.REPO if request.param == "committed" else released_course.release
+    folder = release.REPO if request.param == "committed" else released_course.release
     path = folder / "assignment.ipynb"
     return path.read_text(), nbformat.read(path, as_version=4)
 
@@ -354,7 +356,7 @@ def test_no_hidden_test_line_is_released(student_copy, master_notebook):
     assert len(secret) > 30, f"expected many hidden test lines in the master, found only {len(secret)}"
     released = {"the student notebook": notebook_lines(notebook)}
     for name in ["hw2.py", "hw2_checks.py"]:
-        released[name] = {line.strip() for line in (course.REPO / name).read_text().splitlines()}
+        released[name] = {line.strip() for line in (release.REPO / name).read_text().splitlines()}
     leaked = {where: [line for line in secret if line in lines][:10] for where, lines in released.items()}
     leaked = {where: lines for where, lines in leaked.items() if lines}
     assert not leaked, f"hidden test lines should not be released; found {leaked}"
@@ -427,7 +429,7 @@ def test_grade_cells_have_unique_ids_and_points(master_notebook):
     assert not bad_points, f"every grade cell should have positive points; got {bad_points}"
     model = master.read()
     assert model.points == {nbgrader_meta(c)["grade_id"]: nbgrader_meta(c)["points"] for c in cells}, (
-        f"the master model (autograder/master.py) reads other points than the cells' metadata: {model.points}")
+        f"the master model (autograder/assignment/master.py) reads other points than the cells' metadata: {model.points}")
     assert not model.points_problems(), f"prose and points disagree: {model.points_problems()}"
 
 
@@ -495,10 +497,10 @@ def executed_solution():
 def test_executed_solution_was_built_from_the_current_master(executed_solution, master_notebook):
     executed = [c.source for c in executed_solution.cells if c.cell_type == "code"]
     master = [c.source for c in master_notebook.cells if c.cell_type == "code"]
-    assert len(executed) == len(master), (f"solutions/solution_executed.ipynb has {len(executed)} code cells, the "
+    assert len(executed) == len(master), (f"generated/solution_executed.ipynb has {len(executed)} code cells, the "
                                           f"master {len(master)}: run `{BUILD_SOLUTION}`")
     differing = [i for i, (a, b) in enumerate(zip(executed, master)) if a != b]
-    assert not differing, (f"code cells {differing} of solutions/solution_executed.ipynb differ from the master: "
+    assert not differing, (f"code cells {differing} of generated/solution_executed.ipynb differ from the master: "
                            f"run `{BUILD_SOLUTION}`")
 
 

@@ -8,14 +8,16 @@ import json
 import re
 from html.parser import HTMLParser
 
+import attacks
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-import attacks
-from autograder import bugbank, course, master, review
-from autograder.grade import IPC_TMPFS_MB
-from autograder.kernel_launcher import sandbox_available
+from autograder.assignment import master, release
+from autograder.classrun.grade import IPC_TMPFS_MB
+from autograder.grading import review
+from autograder.sandbox.kernel_launcher import sandbox_available
+from qa import bugbank
 
 # every test here on the worker that builds the attack batch (./kit test runs pytest --dist loadgroup, which
 # needs pytest 8: pytest 9's node ids defeat xdist 3.8's groups): the other worker goes on with the rest
@@ -119,8 +121,8 @@ def test_no_submission_puts_script_into_feedback(attack_batch):
     for page in sorted((attack_batch.out / "feedback").glob("*.html")):
         found = active_content(page.read_text())
         assert not found, f"{page.name} holds content that runs in a browser: {found[:5]}"
-    notebook = nbformat.read(attack_batch.out / "course" / "autograded" / "script_everywhere" / course.ASSIGNMENT /
-                             f"{course.NOTEBOOK}.ipynb", as_version=4)
+    notebook = nbformat.read(attack_batch.out / "course" / "autograded" / "script_everywhere" / release.ASSIGNMENT /
+                             f"{release.NOTEBOOK}.ipynb", as_version=4)
     for cell in notebook.cells:
         shown = [cell.source] if cell.cell_type != "code" else \
             [v for o in cell.outputs for k, v in o.get("data", {}).items() if k != "text/plain"]
@@ -132,7 +134,7 @@ def test_no_submission_puts_script_into_feedback(attack_batch):
 
 
 def test_output_is_bounded_and_says_so(attack_batch):
-    autograded = attack_batch.out / "course" / "autograded" / "output_flood" / course.ASSIGNMENT / f"{course.NOTEBOOK}.ipynb"
+    autograded = attack_batch.out / "course" / "autograded" / "output_flood" / release.ASSIGNMENT / f"{release.NOTEBOOK}.ipynb"
     feedback = attack_batch.out / "feedback" / "output_flood.html"
     assert autograded.stat().st_size < 12 * MB and feedback.stat().st_size < 12 * MB, (
         f"300 MB of output should be cut to the grader's bounds; the autograded notebook has "
@@ -190,7 +192,7 @@ def test_gradebook_holds_every_student_and_its_scores(attack_batch):
         students = {s.id for s in gradebook.students}
         assert students >= set(HONEST), f"students missing from the gradebook: {set(HONEST) - students}"
         for student, points in HONEST.items():
-            submission = gradebook.find_submission(course.ASSIGNMENT, student)
+            submission = gradebook.find_submission(release.ASSIGNMENT, student)
             assert submission.code_score == pytest.approx(points, abs=0.01), (
                 f"the gradebook has {submission.code_score} code points for {student}, expected {points}")
 
@@ -201,16 +203,16 @@ def test_no_file_changed(attack_batch):
 
 
 def test_secrets_were_out_of_reach(attack_batch):
-    notebook = nbformat.read(attack_batch.out / "course" / "autograded" / "read_secrets" / course.ASSIGNMENT /
-                             f"{course.NOTEBOOK}.ipynb", as_version=4)
+    notebook = nbformat.read(attack_batch.out / "course" / "autograded" / "read_secrets" / release.ASSIGNMENT /
+                             f"{release.NOTEBOOK}.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
     assert "nothing found" in printed and "FOUND" not in printed, (
         f"student code could see instructor or other students' files: {printed[:1000]}")
 
 
 def test_the_ipc_folder_cannot_fill_the_disk(attack_batch):
-    notebook = nbformat.read(attack_batch.out / "course" / "autograded" / "ipc_flood" / course.ASSIGNMENT /
-                             f"{course.NOTEBOOK}.ipynb", as_version=4)
+    notebook = nbformat.read(attack_batch.out / "course" / "autograded" / "ipc_flood" / release.ASSIGNMENT /
+                             f"{release.NOTEBOOK}.ipynb", as_version=4)
     printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
     written = re.search(r"WROTE (\d+) MB", printed)
     assert written, f"the ipc_flood attack did not report what it wrote: {printed[:1000]}"
@@ -231,35 +233,35 @@ def test_ledger_says_why(attack_batch):
 def test_correct_work_is_never_flagged(name, released_course, tmp_path):
     """Every correct variant of the bug bank, the honest examples and the master: nothing to review."""
     if name == "master":
-        path = course.MASTER
+        path = release.MASTER
     elif name in ("alice", "bob", "dave"):
         path = attacks.EXAMPLES / f"{name}.ipynb"
     else:
         path = tmp_path / "submission.ipynb"
         nbformat.write(bugbank.notebook_for(bugbank.BY_NAME[name]), path)
-    released = released_course.release / f"{course.NOTEBOOK}.ipynb"
+    released = released_course.release / f"{release.NOTEBOOK}.ipynb"
     assert review.review_reasons(path, released) == [], f"{name} is honest work but was flagged"
 
 
 def test_every_graded_cell_is_decided_outside_the_kernel(tmp_path):
     """A test cell's points never rest on code run in the student's kernel alone (SECURITY.md): the
     master has a hidden part in every test cell, and a master without one is refused."""
-    course.check_master()
-    master = nbformat.read(course.MASTER, as_version=4)
+    release.check_master()
+    master = nbformat.read(release.MASTER, as_version=4)
     cell = next(c for c in master.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_relu_activation")
     cell.source = cell.source.split("### BEGIN HIDDEN TESTS")[0]
     nbformat.write(master, tmp_path / "master.ipynb")
-    with pytest.raises(course.MasterError, match="test_relu_activation"):
-        course.check_master(tmp_path / "master.ipynb")
+    with pytest.raises(release.MasterError, match="test_relu_activation"):
+        release.check_master(tmp_path / "master.ipynb")
 
 
 def test_points_of_an_earlier_release_are_not_tampering(tmp_path):
     """A notebook downloaded before the instructor changed points matches that release (releases.json)."""
-    notebook = nbformat.read(course.REPO / "assignment.ipynb", as_version=4)
+    notebook = nbformat.read(release.REPO / "assignment.ipynb", as_version=4)
     cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "test_relu_activation")
     cell.metadata.nbgrader["points"] = 7
     earlier = review.release_record(notebook)
     nbformat.write(notebook, tmp_path / "old.ipynb")
-    released = course.REPO / "assignment.ipynb"
+    released = release.REPO / "assignment.ipynb"
     assert any("points 2 -> 7" in reason for reason in review.review_reasons(tmp_path / "old.ipynb", released))
     assert review.review_reasons(tmp_path / "old.ipynb", released, [earlier]) == []

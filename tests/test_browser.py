@@ -12,14 +12,16 @@ import urllib.error
 import warnings
 from contextlib import contextmanager
 
+import attacks
 import nbformat
 import pytest
-
-import attacks
-from autograder import course, formgrade
 from browser import REPO, artifacts, chromium, jupyter_lab
 
-EXECUTED_SOLUTION = REPO / "solutions" / "solution_executed.ipynb"
+from autograder.assignment import release
+from autograder.grading import course
+from autograder.lms import formgrade
+
+EXECUTED_SOLUTION = REPO / "generated" / "solution_executed.ipynb"
 RUN_TIMEOUT_MS = 240_000  # the solution runs in about 15 s alone, several times that next to a busy test worker
 BLAS_VARIABLES = ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"]
 # Every cell of the open notebook, in order, as the student sees it.
@@ -101,16 +103,16 @@ def screenshot_cell(page, index, name):
 
 def test_untouched_student_notebook_stops_at_each_stub_in_jupyterlab(tmp_path):
     root = tmp_path / "release"
-    for name in [f"{course.NOTEBOOK}.ipynb", *course.STUDENT_FILES]:
+    for name in [f"{release.NOTEBOOK}.ipynb", *release.STUDENT_FILES]:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(REPO / name, root / name)
-    notebook = nbformat.read(root / f"{course.NOTEBOOK}.ipynb", as_version=4)
+    notebook = nbformat.read(root / f"{release.NOTEBOOK}.ipynb", as_version=4)
     ids = grade_ids(notebook)
     first_stub = next(i for i, cell in enumerate(notebook.cells)  # the first code cell a student writes
                       if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"))
 
     with browser_on(root, tmp_path, "student") as (lab, page):
-        open_notebook(lab, page, f"{course.NOTEBOOK}.ipynb")
+        open_notebook(lab, page, f"{release.NOTEBOOK}.ipynb")
         cells = run_all(page)
         screenshot_cell(page, first_stub, "student-run-all.png")
         failed = [i for i, cell in enumerate(cells) if cell["stderr"]]
@@ -157,20 +159,20 @@ def test_untouched_student_notebook_stops_at_each_stub_in_jupyterlab(tmp_path):
 
 def test_reference_solution_runs_clean_with_plots_in_jupyterlab(tmp_path):
     root = course.make_source(tmp_path / "course")  # the master, no outputs, with its files
-    master = nbformat.read(root / f"{course.NOTEBOOK}.ipynb", as_version=4)
-    nbformat.write(course.without_hidden_tests(master), root / f"{course.NOTEBOOK}.ipynb")  # as a student runs it
+    master = nbformat.read(root / f"{release.NOTEBOOK}.ipynb", as_version=4)
+    nbformat.write(release.without_hidden_tests(master), root / f"{release.NOTEBOOK}.ipynb")  # as a student runs it
     executed = nbformat.read(EXECUTED_SOLUTION, as_version=4)
     ids = grade_ids(executed)
 
     with browser_on(root, tmp_path, "solution") as (lab, page):
-        open_notebook(lab, page, f"{course.NOTEBOOK}.ipynb")
+        open_notebook(lab, page, f"{release.NOTEBOOK}.ipynb")
         cells = run_all(page)
         screenshot_cell(page, len(cells) - 1, "solution-end.png")
         screenshot_cell(page, ids.index("plot_accuracy"), "solution-plots.png")
 
     assert len(cells) == len(executed.cells), (
         f"JupyterLab should show the master's {len(executed.cells)} cells, it shows {len(cells)}; "
-        f"solutions/solution_executed.ipynb is out of date (./kit build solution)")
+        f"generated/solution_executed.ipynb is out of date (./kit build solution)")
     not_run = [ids[i] or i for i, cell in enumerate(cells)
                if cell["code"] and not re.search(r"\[\d+\]", cell["prompt"])]
     assert not not_run, f"Run All should run every cell of the solution, these did not run: {not_run}"
@@ -202,7 +204,7 @@ def manual_score(db, grade_id, student):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)  # nbgrader's own autoflush warnings
         with Gradebook(f"sqlite:///{db}") as gradebook:
-            return gradebook.find_grade(grade_id, course.NOTEBOOK, course.ASSIGNMENT, student).manual_score
+            return gradebook.find_grade(grade_id, release.NOTEBOOK, release.ASSIGNMENT, student).manual_score
 
 
 def grade_one_student(tmp_path, student, notebook):
@@ -210,7 +212,7 @@ def grade_one_student(tmp_path, student, notebook):
     submissions, out = tmp_path / "submissions", tmp_path / "out"
     submissions.mkdir()
     nbformat.write(notebook, submissions / f"{student}.ipynb")
-    graded = subprocess.run([sys.executable, "-m", "autograder.grade", str(submissions), "--out", str(out),
+    graded = subprocess.run([sys.executable, "-m", "autograder.classrun.grade", str(submissions), "--out", str(out),
                              "--blas-threads", "1"], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert graded.returncode == 0, \
         f"grading {student} should succeed, exit {graded.returncode}:\n{graded.stdout}\n{graded.stderr}"
@@ -221,8 +223,8 @@ def open_in_formgrader(lab, page, student):
     """Formgrader's page of ``student``'s notebook, reached as a grader does, by its menus."""
     page.goto(lab.url("formgrader"))
     page.get_by_role("link", name="Manual Grading").first.click()
-    page.get_by_role("link", name=course.ASSIGNMENT, exact=True).click()
-    page.get_by_role("link", name=course.NOTEBOOK, exact=True).click()
+    page.get_by_role("link", name=release.ASSIGNMENT, exact=True).click()
+    page.get_by_role("link", name=release.NOTEBOOK, exact=True).click()
     page.wait_for_selector("a.name-shown", state="attached")  # the submissions table has loaded
     page.get_by_role("button", name="Show All Names").click()
     page.get_by_role("link", name=student, exact=True).click()
@@ -234,7 +236,7 @@ def test_grader_scores_a_written_answer_in_the_formgrader(tmp_path):
     submitted = nbformat.read(REPO / "examples" / "submissions" / "alice.ipynb", as_version=4)
     out = grade_one_student(tmp_path, "alice", submitted)
     root = out / "course"
-    autograded = nbformat.read(root / "autograded" / "alice" / course.ASSIGNMENT / f"{course.NOTEBOOK}.ipynb", 4)
+    autograded = nbformat.read(root / "autograded" / "alice" / release.ASSIGNMENT / f"{release.NOTEBOOK}.ipynb", 4)
     with_plots = sorted(f"cell-id={cell.id}" for cell in autograded.cells
                         if any("image/png" in output.get("data", {}) for output in cell.get("outputs", [])))
     manual = [cell for cell in autograded.cells if cell.cell_type == "markdown"  # written answers and plot tasks

@@ -1,8 +1,8 @@
-"""The bug bank (autograder/bugbank.py): every mutant loses exactly its points, every variant none.
+"""The bug bank (qa/bugbank.py): every mutant loses exactly its points, every variant none.
 
 Most entries run through the fast path (the notebook's own test cells, master's hidden tests
 included, in one fresh kernel); a few go through the real grading pipeline, once, in one
-`autograder.grade` run shared by the pytest-xdist workers; and one submission is graded twice to
+`autograder.classrun.grade` run shared by the pytest-xdist workers; and one submission is graded twice to
 show grading is deterministic.
 """
 import difflib
@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from autograder import bugbank
+from qa import bugbank
 
 FULL_MUTANTS = ["sigmoid_naive_overflow", "biases_not_updated", "ragged_cache"]
 FULL_VARIANTS = ["cache_dict", "loops"]
@@ -68,7 +68,7 @@ def test_variant_keeps_every_point(name):
 # --- the real pipeline -------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory, worker_id):
-    """One `autograder.grade` run of FULL_MUTANTS + FULL_VARIANTS, shared by the xdist workers."""
+    """One `autograder.classrun.grade` run of FULL_MUTANTS + FULL_VARIANTS, shared by the xdist workers."""
     shared = tmp_path_factory.getbasetemp()
     if worker_id != "master":
         shared = shared.parent  # the session's folder, common to all workers

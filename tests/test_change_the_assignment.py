@@ -10,10 +10,11 @@ import sys
 
 import nbformat
 import pytest
+from grading import EXAMPLES  # tests/grading.py
+from grading import grade as grade_command
 from nbgrader.api import Gradebook
 
-from autograder import course, master
-from grading import EXAMPLES, grade as grade_command  # tests/grading.py
+from autograder.assignment import master, release
 
 pytestmark = pytest.mark.xdist_group("change")  # one worker makes the module's fixture (./kit test: --dist loadgroup)
 STUDENTS = ["alice"]  # of the bundled examples, graded before the change (conftest.examples_graded)
@@ -25,21 +26,21 @@ def changed(examples_graded, tmp_path_factory):
     graded, before, _, _ = examples_graded
     root = tmp_path_factory.mktemp("change")
     copy, submissions, out = root / "repo", root / "submissions", root / "out"
-    tracked = subprocess.run(["git", "ls-files"], cwd=course.REPO, capture_output=True, text=True, check=True)
+    tracked = subprocess.run(["git", "ls-files"], cwd=release.REPO, capture_output=True, text=True, check=True)
     for name in tracked.stdout.splitlines():
         (copy / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(course.REPO / name, copy / name)
+        shutil.copy2(release.REPO / name, copy / name)
     shutil.copytree(graded, out, symlinks=True)
     submissions.mkdir()
     for student in STUDENTS:  # downloaded before the change
         shutil.copyfile(EXAMPLES / f"{student}.ipynb", submissions / f"{student}.ipynb")
     with Gradebook(f"sqlite:///{out / 'course' / 'gradebook.db'}", course_id="hw2") as gb:  # as formgrader does
-        grade = gb.find_grade("answer_cache", course.NOTEBOOK, course.ASSIGNMENT, "alice")
+        grade = gb.find_grade("answer_cache", release.NOTEBOOK, release.ASSIGNMENT, "alice")
         grade.manual_score, grade.needs_manual_grade = 1.5, False
-        gb.find_comment("answer_cache", course.NOTEBOOK, course.ASSIGNMENT, "alice").manual_comment = "Say why."
+        gb.find_comment("answer_cache", release.NOTEBOOK, release.ASSIGNMENT, "alice").manual_comment = "Say why."
         gb.db.commit()
     subprocess.run([sys.executable, "docs/examples/change_the_assignment.py"], cwd=copy, check=True)
-    build = subprocess.run([sys.executable, "-m", "autograder.build"], cwd=copy, capture_output=True, text=True)
+    build = subprocess.run([sys.executable, "-m", "autograder.build.generate"], cwd=copy, capture_output=True, text=True)
     assert build.returncode == 0, f"./kit build failed after the edit:\n{build.stdout}\n{build.stderr}"
     after, stdout = grade_command(submissions, out, "--workers", "2", repo=copy)
     return before, after, stdout, copy, out
@@ -68,7 +69,7 @@ def test_nothing_is_stale_and_the_report_has_the_new_question(changed):
     assert "test_leaky_relu_activation" in report
     assert "KernelDied" not in report, "dave, graded under the old master only, is mixed into the report"
     assert "test_leaky_relu_activation" in (copy / "README.md").read_text(), "the README's points table is stale"
-    releases = json.loads((copy / "autograder" / "releases.json").read_text())
+    releases = json.loads((copy / "generated" / "releases.json").read_text())
     assert len(releases) == 2 and "test_leaky_relu_activation" in releases[-1]["cells"]
 
 
@@ -79,5 +80,5 @@ def test_hand_grades_survive_and_reach_grades_csv_and_feedback(changed):
     feedback = (out / "feedback" / "alice.html").read_text()
     assert "Score: 1.5 / 2.0" in feedback and "Say why." in feedback
     assert "graded by hand later" in feedback and "Score so far: 41.5 / 63.0" in feedback
-    restored = nbformat.read(out / "course" / "autograded" / "alice" / course.ASSIGNMENT / f"{course.NOTEBOOK}.ipynb", 4)
+    restored = nbformat.read(out / "course" / "autograded" / "alice" / release.ASSIGNMENT / f"{release.NOTEBOOK}.ipynb", 4)
     assert "test_leaky_relu_activation" in {c.metadata.get("nbgrader", {}).get("grade_id") for c in restored.cells}

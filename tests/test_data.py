@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import hw2
-from autograder import make_mnist_subset
+from autograder.build import mnist_subset as make_mnist_subset
 
 REPO_ROOT = Path(hw2.__file__).resolve().parent
 SYNTHETIC_TRAIN_LABELS = [5, 3, 9, 1, 3, 9, 9, 0, 3]
@@ -97,7 +97,7 @@ def test_loader_returns_fresh_arrays():
 
 def assert_names_file_and_fix(message, path):
     for expected in (str(path), "Copy data/mnist_threes_nines.npz again from the assignment folder",
-                     "autograder.make_mnist_subset"):
+                     "autograder.build.mnist_subset"):
         assert expected in message, f"expected the error message to contain {expected!r}, got {message!r}"
 
 
@@ -315,7 +315,7 @@ def test_test_batch_values():
 def test_make_test_batch_reproduces_the_committed_pickle(tmp_path):
     out = tmp_path / "test_batch_weights_biases.pkl"
     subprocess.run(
-        [sys.executable, "-m", "autograder.make_test_batch", "--out", str(out)],
+        [sys.executable, "-m", "autograder.build.test_batch", "--out", str(out)],
         cwd=REPO_ROOT,
         check=True,
         capture_output=True,

@@ -8,27 +8,30 @@ import sys
 
 import nbformat
 
-from autograder import build, course, make_examples, review
+from autograder.assignment import release
+from autograder.build import examples as make_examples
+from autograder.build import generate as build
+from autograder.grading import review
 
-REBUILD = "run `./kit build` (python -m autograder.build) and commit the result"
+REBUILD = "run `./kit build` (python -m autograder.build.generate) and commit the result"
 
 
 def test_example_submissions_are_regenerated_identically(tmp_path, monkeypatch):
     monkeypatch.setattr(make_examples, "EXAMPLES", tmp_path)
     make_examples.main()
     for path in sorted(tmp_path.iterdir()):
-        committed = make_examples.course.REPO / "examples" / "submissions" / path.name
+        committed = make_examples.release.REPO / "examples" / "submissions" / path.name
         assert path.read_bytes() == committed.read_bytes(), f"examples/submissions/{path.name} drifted: {REBUILD}"
 
 
 def test_master_runs_clean_under_nbgrader_validate(tmp_path):
     """nbgrader's Validate (a student's button in JupyterLab) passes on the completed notebook: the
     executed master as a student has it, test cells without their hidden part."""
-    nbformat.write(course.without_hidden_tests(nbformat.read(build.EXECUTED_SOLUTION, as_version=4)),
+    nbformat.write(release.without_hidden_tests(nbformat.read(build.EXECUTED_SOLUTION, as_version=4)),
                    tmp_path / "assignment.ipynb")
-    for name in course.STUDENT_FILES:
+    for name in release.STUDENT_FILES:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(course.REPO / name, tmp_path / name)
+        shutil.copyfile(release.REPO / name, tmp_path / name)
     run = subprocess.run([sys.executable, "-m", "nbgrader", "validate", "assignment.ipynb",
                           "--Execute.timeout=600"], cwd=tmp_path,
                          capture_output=True, text=True, timeout=600)
@@ -42,7 +45,7 @@ def test_readme_points_table_is_the_masters():
 
 
 def test_the_released_notebook_is_in_the_releases_file():
-    """A notebook downloaded from this release is compared with it (autograder/review.py)."""
+    """A notebook downloaded from this release is compared with it (autograder/grading/review.py)."""
     record = review.release_record(nbformat.read(build.STUDENT_NOTEBOOK, as_version=4))
     assert any(entry["cells"] == record["cells"] and entry["code"] == record["code"]
-               for entry in review.load_releases(course.RELEASES)), f"autograder/releases.json lacks this release: {REBUILD}"
+               for entry in review.load_releases(release.RELEASES)), f"generated/releases.json lacks this release: {REBUILD}"

@@ -1,4 +1,4 @@
-"""End-to-end tests of the class grader (autograder.grade) through nbgrader's real pipeline."""
+"""End-to-end tests of the class grader (autograder.classrun.grade) through nbgrader's real pipeline."""
 import json
 import os
 import re
@@ -12,10 +12,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from grading import EXAMPLES, digests, grade  # tests/grading.py
 from nbgrader.api import Gradebook
 
-from autograder import collect, course, make_examples, master
-from grading import EXAMPLES, digests, grade  # tests/grading.py
+from autograder.assignment import master, release
+from autograder.build import examples as make_examples
+from autograder.intake import collect
 
 # the tests of the examples graded once (conftest.examples_graded) on one worker (./kit test: pytest
 # --dist loadgroup), so that its other tests go on meanwhile
@@ -86,8 +88,8 @@ def test_feedback_has_messages_and_plots_but_no_hidden_test_code(examples_graded
     out, _, _, _ = examples_graded
     files = sorted((out / "feedback").glob("*.html"))
     assert [f.stem for f in files] == ["alice", "bob", "dave", "erin"], f"feedback files: {files}"
-    public = (course.REPO / "assignment.ipynb").read_text()
-    hidden_lines = [line.strip() for cell in nbformat.read(course.MASTER, as_version=4).cells
+    public = (release.REPO / "assignment.ipynb").read_text()
+    hidden_lines = [line.strip() for cell in nbformat.read(release.MASTER, as_version=4).cells
                     if "### BEGIN HIDDEN TESTS" in cell.source
                     for line in cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
                     .splitlines() if len(line.strip()) > 25 and json.dumps(line.strip())[1:-1] not in public]
@@ -130,8 +132,8 @@ def test_one_student_is_graded_again_on_request(examples_graded, tmp_path):
     assert {s: e for s, e in after.items() if s != "bob"} == {s: e for s, e in before.items() if s != "bob"}, \
         "other students' entries changed"
     assert regraded == rows, "grading bob again changed the results"
-    run = subprocess.run([sys.executable, "-m", "autograder.grade", str(EXAMPLES), "--out", str(again),
-                          "--student", "nobody"], cwd=course.REPO, capture_output=True, text=True, timeout=300)
+    run = subprocess.run([sys.executable, "-m", "autograder.classrun.grade", str(EXAMPLES), "--out", str(again),
+                          "--student", "nobody"], cwd=release.REPO, capture_output=True, text=True, timeout=300)
     assert run.returncode == 2 and "no submission for nobody" in run.stderr, run.stderr
 
 
@@ -157,8 +159,8 @@ def test_a_late_policy_gives_raw_score_penalty_and_final_without_grading_again(e
 def test_tampered_and_noisy_correct_submission_keeps_full_marks(tmp_path):
     """Deleted and edited test cells are restored from the gradebook; stderr output costs nothing.
     Graded without the sandbox: the fallback of a machine where the grader is not root."""
-    student = nbformat.read(course.REPO / "assignment.ipynb", as_version=4)
-    master = nbformat.read(course.MASTER, as_version=4)
+    student = nbformat.read(release.REPO / "assignment.ipynb", as_version=4)
+    master = nbformat.read(release.MASTER, as_version=4)
     notebook = make_examples.completed(student, master, {
         "relu_activation": [("    out = np.maximum(s, 0)\n",
                              "    import sys\n    print('debugging relu', file=sys.stderr)\n    out = np.maximum(s, 0)\n")]})
@@ -253,7 +255,7 @@ def test_an_unsafe_zip_entry_is_its_own_error_row(tmp_path):
 
 
 def test_links_are_never_followed(tmp_path):
-    (tmp_path / "eve.ipynb").symlink_to(course.MASTER)
+    (tmp_path / "eve.ipynb").symlink_to(release.MASTER)
     (tmp_path / "frank").mkdir()
     (tmp_path / "frank" / "assignment.ipynb").symlink_to("/etc/passwd")
     (tmp_path / "gus").symlink_to(EXAMPLES, target_is_directory=True)
@@ -271,7 +273,7 @@ def test_ids_must_match_whole(tmp_path):
 
 
 def test_csv_fields_are_never_formulas_and_names_never_escape_to_the_terminal(capsys):
-    from autograder.grade import print_summary, spreadsheet_safe
+    from autograder.classrun.grade import print_summary, spreadsheet_safe
 
     assert [spreadsheet_safe(v) for v in ["=1+1", "+1", "-2+3", "@SUM(A1)", "\tx", "ok", 3, -2.5]] == \
         ["'=1+1", "'+1", "'-2+3", "'@SUM(A1)", "x", "ok", 3, -2.5]
@@ -283,8 +285,8 @@ def test_csv_fields_are_never_formulas_and_names_never_escape_to_the_terminal(ca
 
 
 def test_infinite_loop_and_memory_bomb_cost_only_their_cells(tmp_path):
-    student = nbformat.read(course.REPO / "assignment.ipynb", as_version=4)
-    master = nbformat.read(course.MASTER, as_version=4)
+    student = nbformat.read(release.REPO / "assignment.ipynb", as_version=4)
+    master = nbformat.read(release.MASTER, as_version=4)
     notebook = make_examples.completed(student, master, {
         # loops forever on the public relu check's input only
         "relu_activation": [("    out = np.maximum(s, 0)\n",
@@ -304,9 +306,9 @@ def test_infinite_loop_and_memory_bomb_cost_only_their_cells(tmp_path):
 def test_interrupted_run_resumes_without_regrading(tmp_path):
     folder = copies_of_alice(tmp_path, [f"s{i}" for i in range(2)])
     out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-m", "autograder.grade", str(folder), "--out", str(out),
+    process = subprocess.Popen([sys.executable, "-m", "autograder.classrun.grade", str(folder), "--out", str(out),
                                 "--workers", "1", "--blas-threads", "1"],
-                               cwd=course.REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                               cwd=release.REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     ledger = out / "results.json"
     deadline = time.monotonic() + 300
     while not (ledger.exists() and json.loads(ledger.read_text())) and time.monotonic() < deadline:
@@ -345,8 +347,8 @@ def _alive(pid):
 def test_a_killed_run_leaves_no_process_and_resumes(tmp_path):
     folder = copies_of_alice(tmp_path, ["s0", "s1"])
     out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-m", "autograder.grade", str(folder), "--out", str(out),
-                                "--workers", "2", "--blas-threads", "1"], cwd=course.REPO,
+    process = subprocess.Popen([sys.executable, "-m", "autograder.classrun.grade", str(folder), "--out", str(out),
+                                "--workers", "2", "--blas-threads", "1"], cwd=release.REPO,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     running = out / "work" / "running"
     deadline = time.monotonic() + 300

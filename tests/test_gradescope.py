@@ -1,4 +1,4 @@
-"""The Gradescope autograder (autograder/gradescope.py), run as Gradescope runs it: the zip unpacked into
+"""The Gradescope autograder (autograder/lms/gradescope.py), run as Gradescope runs it: the zip unpacked into
 <root>/source, a submission in <root>/submission, run_autograder; results.json checked against
 Gradescope's documented format and against ./kit grade's scores for the same files."""
 import json
@@ -10,7 +10,8 @@ import zipfile
 
 import jsonschema
 
-from autograder import course, gradescope, master
+from autograder.assignment import master, release
+from autograder.lms import gradescope
 
 # Gradescope's results.json (https://gradescope-autograders.readthedocs.io/en/latest/specs/)
 VISIBILITIES = ["hidden", "after_due_date", "after_published", "visible"]
@@ -40,7 +41,7 @@ def test_the_autograder_grades_as_kit_grade_does(tmp_path):
             zipped.extractall(root / "source")
         (root / "source" / "run_autograder").chmod(0o755)
         (root / "submission").mkdir()
-        shutil.copyfile(course.REPO / "examples" / "submissions" / f"{student}.ipynb",
+        shutil.copyfile(release.REPO / "examples" / "submissions" / f"{student}.ipynb",
                         root / "submission" / "assignment.ipynb")
         runs[student] = subprocess.Popen(
             ["bash", str(root / "source" / "run_autograder")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -61,5 +62,5 @@ def test_the_autograder_grades_as_kit_grade_does(tmp_path):
     assert "not valid notebook JSON" in carol["output"] and carol["tests"] == []
     with zipfile.ZipFile(archive) as zipped:
         names = zipped.namelist()
-    assert {"setup.sh", "run_autograder", "autograder/hidden_reference.pkl", "solutions/master.ipynb"} <= set(names)
+    assert {"setup.sh", "run_autograder", "generated/hidden_reference.pkl", "solutions/master.ipynb"} <= set(names)
     assert not [name for name in names if name.startswith(("tests/", "examples/", "output/"))]

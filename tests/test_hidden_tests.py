@@ -1,4 +1,4 @@
-"""The grader's calls into a student's kernel (autograder.hidden_tests), against a real IPython kernel.
+"""The grader's calls into a student's kernel (autograder.grading.hidden_tests), against a real IPython kernel.
 
 The whole pipeline is tested in test_grader.py and test_attacks.py; here, the protocol itself: what
 comes back is the student's data, large arrays travel through the exchange folder and leave
@@ -9,7 +9,7 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder.hidden_tests import INLINE_BYTES, KERNEL_SIDE_VERSION, Kernel, KernelError
+from autograder.grading.hidden_tests import INLINE_BYTES, KERNEL_SIDE_VERSION, Kernel, KernelError
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,7 @@ def test_the_graders_verdict_is_the_share_of_cases_passed(tmp_path):
     cases that passed; what the kernel displays decides nothing; a cell that stops outside a case earns
     nothing; a grader's function called from student code runs in the grader (its source and its errors
     never reach the kernel); an error of student code is explained with the inputs and the student's line."""
-    from autograder.grade_one import run_as_grader
+    from autograder.grading.core import run_as_grader
 
     notebook = new_notebook(cells=[
         new_code_cell("import inspect\nimport numpy as np\n\ndef double(x):\n    return 2 * x\n\n"

@@ -1,5 +1,5 @@
-"""Where courses live: the late policy (autograder/late.py), times and late marks read from Canvas and
-Gradescope exports (autograder/collect.py), and the gradebook CSV Canvas imports (autograder/canvas.py)."""
+"""Where courses live: the late policy (autograder/intake/late.py), times and late marks read from Canvas and
+Gradescope exports (autograder/intake/collect.py), and the gradebook CSV Canvas imports (autograder/outputs/canvas.py)."""
 import csv
 import shutil
 import subprocess
@@ -9,10 +9,12 @@ from datetime import timedelta
 
 import pytest
 
-from autograder import canvas, collect, course, late
+from autograder.assignment import release
+from autograder.intake import collect, late
+from autograder.outputs import canvas
 
 DUE = late.parse_time("2026-10-01T23:59:00-07:00")
-ALICE = course.REPO / "examples" / "submissions" / "alice.ipynb"
+ALICE = release.REPO / "examples" / "submissions" / "alice.ipynb"
 
 
 @pytest.mark.parametrize("text", ["2026-10-01T23:59:00-07:00", "2026-10-01 23:59 -07:00",
@@ -90,8 +92,8 @@ def test_the_graded_examples_are_exported_for_canvas(examples_graded, tmp_path):
     (tmp_path / "roster.csv").write_text("Student,ID,SIS User ID,SIS Login ID,Section,hw2 (77)\n"
                                          "    Points Possible,,,,,60\n"
                                          "\"Lovelace, Ada\",alice,s1,ada,Mon,\n\"Turing, Alan\",carol,s2,alan,Tue,\n")
-    run = subprocess.run([sys.executable, "-m", "autograder.canvas", str(out), "--roster", str(tmp_path / "roster.csv"),
-                          "--assignment", "hw2 (77)"], cwd=course.REPO, capture_output=True, text=True, timeout=120)
+    run = subprocess.run([sys.executable, "-m", "autograder.outputs.canvas", str(out), "--roster", str(tmp_path / "roster.csv"),
+                          "--assignment", "hw2 (77)"], cwd=release.REPO, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0 and "not in the roster, left out: bob, dave, erin" in run.stdout, run.stdout + run.stderr
     with open(out / "canvas.csv", newline="") as file:
         exported = list(csv.reader(file))

@@ -1,12 +1,12 @@
-"""The model of the master (autograder/master.py) and what ./kit build refuses in a master."""
+"""The model of the master (autograder/assignment/master.py) and what ./kit build refuses in a master."""
 import nbformat
 import pytest
 
-from autograder import course, master
+from autograder.assignment import master, release
 
 
 def _edited(tmp_path, edit):
-    notebook = nbformat.read(course.MASTER, as_version=4)
+    notebook = nbformat.read(release.MASTER, as_version=4)
     cells = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in notebook.cells}
     edit(cells)
     path = tmp_path / "master.ipynb"
@@ -26,22 +26,22 @@ def test_the_model_reads_parts_kinds_points_and_sections():
 
 def test_a_heading_that_disagrees_with_its_points_is_refused(tmp_path):
     path = _edited(tmp_path, lambda cells: cells["test_relu_activation"].metadata.nbgrader.update(points=3))
-    with pytest.raises(course.MasterError, match=r"1.2b Activations.*says 11 points.*add up to 12"):
-        course.check_master(path)
+    with pytest.raises(release.MasterError, match=r"1.2b Activations.*says 11 points.*add up to 12"):
+        release.check_master(path)
 
 
 def test_a_question_that_disagrees_with_its_answer_cell_is_refused(tmp_path):
     path = _edited(tmp_path, lambda cells: cells["answer_cache"].metadata.nbgrader.update(points=5))
-    with pytest.raises(course.MasterError, match=r"says 2 points.*worth 5"):
-        course.check_master(path)
+    with pytest.raises(release.MasterError, match=r"says 2 points.*worth 5"):
+        release.check_master(path)
 
 
 def test_a_solution_named_like_a_trusted_check_is_refused(tmp_path):
     def rename(cells):
         cells["relu_activation"].source = cells["relu_activation"].source.replace("def relu_activation",
                                                                                   "def squash_activation")
-    with pytest.raises(course.MasterError, match="squash_activation, a name hw2_checks has"):
-        course.check_master(_edited(tmp_path, rename))
+    with pytest.raises(release.MasterError, match="squash_activation, a name hw2_checks has"):
+        release.check_master(_edited(tmp_path, rename))
 
 
 def test_the_version_changes_with_any_file_grading_depends_on(tmp_path):

@@ -1,5 +1,5 @@
-"""Formulas in feedback as MathML (autograder/mathml.py): drawn offline, and nothing from TeX runs."""
-from autograder.mathml import tex_to_mathml
+"""Formulas in feedback as MathML (autograder/grading/mathml.py): drawn offline, and nothing from TeX runs."""
+from autograder.grading.mathml import tex_to_mathml
 
 
 def test_inline_and_display_formulas_become_mathml():

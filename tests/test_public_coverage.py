@@ -15,8 +15,9 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 import hw2_checks
-from autograder import course, hidden_tests
-from autograder.grade_one import run_as_grader
+from autograder.assignment import release
+from autograder.grading import course, hidden_tests
+from autograder.grading.core import run_as_grader
 
 
 def input_kind(value):
@@ -84,7 +85,7 @@ def _grade_cell(grade_id, public, hidden):
 def test_every_hidden_property_of_the_master_is_also_checked_publicly(monkeypatch, tmp_path):
     recorder = Recorder(monkeypatch)
     source = course.make_source(tmp_path)
-    notebook = nbformat.read(source / f"{course.NOTEBOOK}.ipynb", as_version=4)
+    notebook = nbformat.read(source / f"{release.NOTEBOOK}.ipynb", as_version=4)
     _, verdicts, _ = run_as_grader(notebook, source, cell_timeout=600, submission_timeout=1200, blas_threads=2)
     assert all(verdict.fraction == 1 for verdict in verdicts.values()), \
         {grade_id: verdict.summary(1) for grade_id, verdict in verdicts.items() if verdict.fraction < 1}
@@ -105,7 +106,7 @@ def test_a_hidden_only_property_is_found(monkeypatch, tmp_path):
                     "x = np.ones((2, 2))\nwith cases.case('a matrix'):\n"
                     "    check_number('total', 'total', total(x), 3.9, 4.1)\n"
                     "    check_unchanged('total', 'x (a matrix)', x.copy(), x)")])
-    shutil.copyfile(course.REPO / "hw2_checks.py", tmp_path / "hw2_checks.py")
+    shutil.copyfile(release.REPO / "hw2_checks.py", tmp_path / "hw2_checks.py")
     _, verdicts, _ = run_as_grader(notebook, tmp_path, cell_timeout=60)
     assert verdicts["test_total"].fraction == 1, verdicts["test_total"].summary(1)
     assert recorder.hidden_only() == {"test_total": sorted([

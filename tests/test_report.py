@@ -1,11 +1,11 @@
-"""The class report (autograder/report.py): what an instructor reads after grading."""
+"""The class report (autograder/outputs/report.py): what an instructor reads after grading."""
 import csv
 import json
 
 import pytest
 
-
-from autograder import master, report
+from autograder.assignment import master
+from autograder.outputs import report
 
 SECTIONS = ["Scores", "Points per part", "Pass rate of every test cell", "Most frequent diagnostic messages",
             "Slowest submissions", "Flagged for review", "Could not be graded", "Similar solutions"]

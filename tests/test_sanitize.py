@@ -1,4 +1,4 @@
-"""What a submission shows is made inert before a browser sees it (autograder.sanitize and the
+"""What a submission shows is made inert before a browser sees it (autograder.grading.sanitize and the
 SanitizeSubmission preprocessor), and stays readable. The browser test (test_browser.py) shows the
 same on formgrader and feedback pages in Chromium; here, the rules one by one."""
 import nbformat
@@ -6,8 +6,8 @@ import pytest
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
-from autograder import sanitize
-from autograder.preprocessors import REVIEW, SanitizeSubmission
+from autograder.grading import sanitize
+from autograder.grading.preprocessors import REVIEW, SanitizeSubmission
 
 SCRIPTS = ['<img src=x onerror="alert(1)">', "<script>alert(2)</script>", '<svg onload="alert(3)">',
            "[link](javascript:alert(4))", '<a href="data:text/html,<script>alert(5)</script>">d</a>',

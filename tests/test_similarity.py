@@ -1,13 +1,14 @@
-"""The copying report (autograder/similarity.py): the bundled examples plus a pair made to share one
+"""The copying report (autograder/outputs/similarity.py): the bundled examples plus a pair made to share one
 function with its variables renamed, and an honest student who wrote the same function otherwise."""
 import re
 import shutil
 
 import nbformat
 
-from autograder import course, similarity
+from autograder.assignment import release
+from autograder.outputs import similarity
 
-EXAMPLES = course.REPO / "examples" / "submissions"
+EXAMPLES = release.REPO / "examples" / "submissions"
 RENAMED = {"delta": "upstream", "grad_Ws": "weight_gradients", "grad_bs": "bias_gradients", "cache": "layer",
            "ds": "local_grad"}
 HONEST = '''def backward_pass(dL_dg, layer_caches):
@@ -27,7 +28,7 @@ HONEST = '''def backward_pass(dL_dg, layer_caches):
 
 def _with_backward_pass(source):
     """The blank student notebook with ``source`` as its backward_pass cell."""
-    notebook = nbformat.read(course.REPO / "assignment.ipynb", as_version=4)
+    notebook = nbformat.read(release.REPO / "assignment.ipynb", as_version=4)
     cell = next(c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "backward_pass")
     cell.source = source
     return notebook
@@ -36,7 +37,7 @@ def _with_backward_pass(source):
 def test_a_function_copied_with_renamed_variables_is_found_and_honest_work_is_not(tmp_path):
     folder = tmp_path / "submissions"
     shutil.copytree(EXAMPLES, folder)
-    solution = next(c.source for c in nbformat.read(course.MASTER, as_version=4).cells
+    solution = next(c.source for c in nbformat.read(release.MASTER, as_version=4).cells
                     if c.metadata.get("nbgrader", {}).get("grade_id") == "backward_pass")
     renamed = re.sub(r"\b(" + "|".join(RENAMED) + r")\b", lambda m: RENAMED[m.group(1)], solution)
     assert renamed != solution

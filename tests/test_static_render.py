@@ -10,7 +10,9 @@ import pytest
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 
-from autograder import build, course
+from autograder.assignment import release
+from autograder.build import generate as build
+from autograder.grading import course
 
 PNG = re.compile(r'<img[^>]+src="data:image/png;base64,([^"]+)"')
 # Run before the notebook's first cell: records every figure when the notebook calls plt.show().
@@ -56,7 +58,7 @@ def test_feedback_embeds_the_students_plots(attack_batch, student):
 
 def test_every_figure_of_the_master_is_labelled(tmp_path):
     source = course.make_source(tmp_path)
-    notebook = course.without_hidden_tests(nbformat.read(source / f"{course.NOTEBOOK}.ipynb", as_version=4))
+    notebook = release.without_hidden_tests(nbformat.read(source / f"{release.NOTEBOOK}.ipynb", as_version=4))
     notebook.cells.insert(0, nbformat.v4.new_code_cell(RECORD_FIGURES))
     notebook.cells.append(nbformat.v4.new_code_cell("import json\nprint(json.dumps(_figures))"))
     NotebookClient(notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(source)}}).execute()

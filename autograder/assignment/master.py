@@ -1,0 +1,184 @@
+"""The master notebook as the kit reads it: its graded parts in order, their kinds and points, the
+headings that announce points, and the version that grades are recorded against.
+
+Every reader of the master (the build, the grader, the report, the bug bank, the tests) goes through
+``read()``; the README's points table is written from it (``points_table``) by ``./kit build``.
+
+    python -m autograder.assignment.master      # prints the parts, the points and the version
+"""
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[2]
+MASTER = REPO / "solutions" / "master.ipynb"
+AUTO, WRITTEN, TASK, HAND_CODE = "auto", "written answer", "task", "code graded by hand"
+POINTS_IN_TEXT = re.compile(r"\((\d+(?:\.\d+)?) points?\)")
+BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+
+
+def split(source):
+    """(the part that runs in the kernel, the hidden part) of a test cell's ``source`` (str); hidden
+    is '' for a cell without one."""
+    if BEGIN not in source:
+        return source, ""
+    public, rest = source.split(BEGIN, 1)
+    hidden, after = rest.split(END, 1) if END in rest else (rest, "")
+    return public + after, hidden
+
+
+def without_ipython_syntax(source):
+    """``source`` (str) with its IPython lines (magics, shell escapes), which are not Python, blanked for ast."""
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+
+
+@dataclass(frozen=True)
+class Part:
+    """One graded cell of the master: grade_id, kind (AUTO, WRITTEN, TASK or HAND_CODE), points
+    (float), index (int, its cell's position in the master) and section (str, the heading above it)."""
+    grade_id: str
+    kind: str
+    points: float
+    index: int
+    section: str
+
+    @property
+    def by_hand(self):
+        return self.kind != AUTO
+
+
+@dataclass(frozen=True)
+class Master:
+    """The master's nbgrader cells: grade_ids (tuple of str, every nbgrader cell in notebook order),
+    parts (tuple of Part, the graded ones in notebook order), solutions (tuple of str, the cells
+    students write), headings (tuple of (index, text, points announced or None, points of the parts
+    below it up to the next heading)) and prompts (tuple of (index, text, points announced, points of
+    the part it announces: the cell itself when graded, else the next graded cell) for other markdown
+    that says "(N points)", such as "**Question (3 points).**")."""
+    grade_ids: tuple
+    parts: tuple
+    solutions: tuple
+    headings: tuple
+    prompts: tuple
+
+    @property
+    def auto(self):
+        return tuple(p for p in self.parts if not p.by_hand)
+
+    @property
+    def auto_points(self):
+        return sum(p.points for p in self.auto)
+
+    @property
+    def hand_points(self):
+        return sum(p.points for p in self.parts if p.by_hand)
+
+    @property
+    def points(self):
+        return {p.grade_id: p.points for p in self.parts}
+
+    def part(self, grade_id):
+        return next(p for p in self.parts if p.grade_id == grade_id)
+
+    def points_problems(self):
+        """Prose whose "(N points)" differs from the points of the cells it announces."""
+        return [f"heading {text!r} says {announced:g} points, but the graded cells below it (to the next heading) "
+                f"add up to {actual:g}" for _, text, announced, actual in self.headings
+                if announced is not None and announced != actual] + [
+                f"cell {index} says {announced:g} points ({text!r}), but the graded cell it announces is worth "
+                f"{actual:g}" for index, text, announced, actual in self.prompts if announced != actual]
+
+
+def _kind(cell, nbgrader):
+    if nbgrader.get("task"):
+        return TASK
+    if nbgrader.get("solution"):
+        return WRITTEN if cell.cell_type == "markdown" else HAND_CODE
+    return AUTO
+
+
+def from_notebook(notebook):
+    """The Master of a notebook (nbformat NotebookNode)."""
+    grade_ids, parts, solutions, headings, prompts, unannounced = [], [], [], [], [], []
+    section = ""
+    for index, cell in enumerate(notebook.cells):
+        nbgrader = cell.metadata.get("nbgrader", {})
+        graded = nbgrader.get("grade") or nbgrader.get("task")
+        if cell.cell_type == "markdown" and cell.source.startswith("#"):
+            section = cell.source.splitlines()[0].lstrip("#").strip()
+            announced = POINTS_IN_TEXT.search(section)
+            headings.append([index, section, float(announced.group(1)) if announced else None, 0.0])
+        elif cell.cell_type == "markdown" and not (graded and nbgrader.get("solution")):  # not a student's answer
+            announced = POINTS_IN_TEXT.search(cell.source)
+            if announced:
+                line = next(l for l in cell.source.splitlines() if announced.group(0) in l)
+                unannounced.append([index, line.strip()[:80], float(announced.group(1)), None])
+        if "grade_id" not in nbgrader:
+            continue
+        grade_ids.append(nbgrader["grade_id"])
+        if nbgrader.get("solution") and not nbgrader.get("grade"):
+            solutions.append(nbgrader["grade_id"])
+        if nbgrader.get("grade") or nbgrader.get("task"):
+            part = Part(nbgrader["grade_id"], _kind(cell, nbgrader), float(nbgrader.get("points", 0)), index, section)
+            parts.append(part)
+            if headings:
+                headings[-1][3] += part.points
+            for prompt in unannounced:
+                prompt[3] = part.points
+                prompts.append(tuple(prompt))
+            unannounced = []
+    return Master(tuple(grade_ids), tuple(parts), tuple(solutions), tuple(map(tuple, headings)), tuple(prompts))
+
+
+@lru_cache(maxsize=8)
+def _read(path, modified):
+    return from_notebook(nbformat.read(path, as_version=4))
+
+
+def read(path=MASTER):
+    """The Master of the notebook at ``path`` (default: solutions/master.ipynb), read again when it changes."""
+    path = Path(path)
+    return _read(path, path.stat().st_mtime_ns)
+
+
+def version(files):
+    """The version grades are recorded against: 12 hex digits of a SHA-256 over ``files`` (paths,
+    in this order: the master, the hidden reference and the student files), names and contents."""
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(Path(path).name.encode() + b"\0" + Path(path).read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
+def points_table(master):
+    """The README's points table (markdown): one row per heading and kind of grading."""
+    rows, seen = [], {}
+    for part in master.parts:
+        key = (part.section, "auto" if part.kind == AUTO else "by hand")
+        seen.setdefault(key, []).append(part)
+    for (section, graded), parts in seen.items():
+        cells = ", ".join(f"`{p.grade_id}`" for p in parts)
+        points = " + ".join(f"{p.points:g}" for p in parts)
+        rows.append(f"| {POINTS_IN_TEXT.sub('', section).strip()} | {cells} | {points} | {graded} |")
+    total = master.auto_points + master.hand_points
+    return "\n".join([f"**{total:g} points**: {master.auto_points:g} autograded, {master.hand_points:g} graded by hand.",
+                      "", "| section | cells | points | graded |", "|---|---|---|---|", *rows])
+
+
+def main():
+    from autograder.assignment import release
+
+    master = read()
+    for part in master.parts:
+        print(f"{part.grade_id:<36} {part.kind:<20} {part.points:>5g}  {part.section}")
+    print(f"{master.auto_points:g} points autograded, {master.hand_points:g} by hand; version {release.master_version()}")
+    for problem in master.points_problems():
+        print("PROBLEM:", problem)
+
+
+if __name__ == "__main__":
+    main()

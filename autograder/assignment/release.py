@@ -1,0 +1,77 @@
+"""What is released and graded: the assignment's name and files, the generated files graded against,
+the version grades are recorded under, and the checks a master must pass before anything is built
+or graded from it.
+
+``without_hidden_tests(notebook)`` is the master as a student would run it (test cells' public part).
+"""
+import copy
+
+import nbformat
+
+from autograder.assignment import master
+from autograder.assignment.master import MASTER, REPO, split, without_ipython_syntax
+
+ASSIGNMENT = "hw2"
+NOTEBOOK = "assignment"
+STUDENT_FILES = ["hw2.py", "hw2_checks.py", "data/mnist_threes_nines.npz", "data/test_batch_weights_biases.pkl",
+                 "data/public_cases.pkl"]
+GENERATED = REPO / "generated"  # files ./kit build makes that are not released: never edit them by hand
+HIDDEN_REFERENCE = GENERATED / "hidden_reference.pkl"
+RELEASES = GENERATED / "releases.json"  # every student notebook released (./kit build adds one)
+
+
+def master_version():
+    """The version of what grading depends on (master, hidden reference, student files): grades
+    record it, and a run regrades what was graded under another."""
+    return master.version([MASTER, HIDDEN_REFERENCE, *(REPO / name for name in STUDENT_FILES)])
+
+
+class MasterError(ValueError):
+    """The master notebook cannot be graded as it is; the message says what to change."""
+
+
+def check_master(path=MASTER):
+    """Raise MasterError unless every autograded test cell of the master has a hidden part (cases on
+    numbers no student has seen, run by the grader, which scores a cell by its cases, public and
+    hidden), and every "(N points)" in its prose matches the points of the cells it announces."""
+    cells = nbformat.read(path, as_version=4).cells
+    auto = {part.grade_id for part in master.read(path).auto}
+    without = [c.metadata["nbgrader"]["grade_id"] for c in cells
+               if c.metadata.get("nbgrader", {}).get("grade_id") in auto and not split(c.source)[1].strip()]
+    if without:
+        raise MasterError(f"{path.name}: these test cells have no hidden tests (### BEGIN HIDDEN TESTS ... "
+                          f"### END HIDDEN TESTS), so the grader cannot score them: {', '.join(without)}")
+    problems = master.read(path).points_problems()
+    if problems:
+        raise MasterError(f"{path.name}: " + "; ".join(problems))
+    shadowed = _names_of_the_checks(cells)
+    if shadowed:
+        raise MasterError(f"{path.name}: solution cells define {', '.join(shadowed)}, a name hw2_checks has: "
+                          "the grader would call its own trusted copy, not the student's; choose another name")
+
+
+def _names_of_the_checks(cells):
+    """Names that solution cells define and hw2_checks exports (the grader trusts hw2_checks' names)."""
+    import ast
+
+    import hw2_checks
+
+    trusted = {name for name in dir(hw2_checks) if not name.startswith("_")}
+    defined = set()
+    for cell in cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
+            try:
+                tree = ast.parse(without_ipython_syntax(cell.source))
+            except SyntaxError:
+                continue
+            defined |= {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    return sorted(defined & trusted)
+
+
+def without_hidden_tests(notebook):
+    """A copy of ``notebook`` whose test cells keep only their public part (what runs in a kernel)."""
+    notebook = copy.deepcopy(notebook)
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.source = split(cell.source)[0]
+    return notebook

@@ -1,0 +1,156 @@
+"""A Gradescope autograder built from the same master, grading with the same pipeline.
+
+    python -m autograder.lms.gradescope build [--out hw2_gradescope.zip]   # ./kit gradescope: the zip to upload
+    python -m autograder.lms.gradescope run --root /autograder              # what run_autograder does
+
+The zip holds Gradescope's ``setup.sh`` and ``run_autograder`` and the grader's files (this package with
+the hidden reference, the master, the student files). ``run`` grades the one notebook in
+ROOT/submission with ``./kit grade``'s pipeline (the same public and hidden cases, nbgrader, the
+sandbox where the container allows it) and writes ROOT/results/results.json in Gradescope's format:
+two tests per autograded cell, its public cases (visible) and its hidden cases (after_published),
+each worth its share of the cell's points, with the checks' messages as output; the review notes
+(signs of tampering) go in a test hidden from the student. Written answers and plots are left to
+Gradescope's own hand grading.
+"""
+import argparse
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from autograder.assignment import master, release
+from autograder.classrun.grade import ClassGrader
+from autograder.grading.core import NOT_SUBMITTED
+from autograder.grading.hidden_tests import CellVerdict
+from autograder.intake import collect
+
+# what the zip carries besides setup.sh and run_autograder (paths in this repository)
+GRADER_FILES = ["autograder", "hw2.py", "hw2_checks.py", "data", "solutions/master.ipynb", "assignment.ipynb",
+                "requirements.txt"]
+SETUP = """#!/usr/bin/env bash
+# Gradescope runs this once, in /autograder/source, when it builds the autograder's image.
+set -euo pipefail
+apt-get update
+apt-get install -y python3 python3-venv python3-pip
+python3 -m venv /autograder/venv
+/autograder/venv/bin/pip install --upgrade pip
+/autograder/venv/bin/pip install -r /autograder/source/requirements.txt
+"""
+RUN_AUTOGRADER = """#!/usr/bin/env bash
+# Gradescope runs this for every submission; AUTOGRADER_ROOT and PYTHON let a test run it elsewhere.
+set -euo pipefail
+ROOT=${AUTOGRADER_ROOT:-/autograder}
+cd "$ROOT/source"
+exec "${PYTHON:-/autograder/venv/bin/python}" -m autograder.lms.gradescope run --root "$ROOT"
+"""
+VISIBILITY = {"public": "visible", "hidden": "after_published"}
+
+
+def build(out):
+    """Write the autograder zip to ``out``; return its path."""
+    out = Path(out)
+    tracked = set(subprocess.run(["git", "ls-files"], cwd=release.REPO, capture_output=True, text=True,
+                                 check=True).stdout.splitlines())
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for name, text in [("setup.sh", SETUP), ("run_autograder", RUN_AUTOGRADER)]:
+            info = zipfile.ZipInfo(name)
+            info.external_attr = 0o755 << 16  # executable
+            zipped.writestr(info, text)
+        for name in sorted(tracked):
+            if any(name == entry or name.startswith(entry + "/") for entry in GRADER_FILES):
+                zipped.write(release.REPO / name, name)
+    return out
+
+
+def tests_of(verdicts, missing, reasons):
+    """Gradescope's tests for the autograded cells: public and hidden cases apart, each with its share
+    of the cell's points. verdicts: {grade_id: CellVerdict as a dict}; missing: {grade_id: [cells]};
+    reasons: {grade_id: why it lost points}."""
+    tests = []
+    for part in master.read().auto:
+        number = f"{part.grade_id}"
+        if part.grade_id not in verdicts:
+            tests.append({"name": f"{part.grade_id}", "number": number, "score": 0.0, "max_score": part.points,
+                          "visibility": "visible", "output": reasons.get(part.grade_id, "the cell did not run")})
+            continue
+        verdict = CellVerdict(**verdicts[part.grade_id])
+        counted = not (verdict.stopped or verdict.required_failed)
+        for kind in ("public", "hidden"):
+            cases = [case for case in verdict.cases if case[0] == kind]
+            if not cases:
+                continue
+            share = part.points / len(verdict.cases)
+            lines = [f"{'passed' if failure is None else 'FAILED'}: {description}" + (f"\n{failure}" if failure else "")
+                     for _, description, failure in cases]
+            if part.grade_id in missing:
+                lines.insert(0, NOT_SUBMITTED.format(cells=", ".join(map(repr, missing[part.grade_id]))))
+            if not counted:
+                lines.insert(0, f"The cell earns no points: {verdict.stopped or verdict.required_failed}")
+            passed = sum(failure is None for _, _, failure in cases)
+            tests.append({"name": f"{part.grade_id} ({kind} cases)", "number": number,
+                          "score": round(share * passed, 2) if counted else 0.0,
+                          "max_score": round(share * len(cases), 2), "visibility": VISIBILITY[kind],
+                          "output": "\n".join(lines)})
+    return tests
+
+
+def results(out, student, seconds):
+    """Gradescope's results.json for ``student`` graded by ClassGrader into ``out``."""
+    ledger = json.loads((out / "results.json").read_text())[student]
+    model = master.read()
+    if ledger["status"] == "error":
+        return {"score": 0.0, "execution_time": round(seconds), "tests": [],
+                "output": f"This notebook could not be graded: {ledger['reason']}"}
+    graded = json.loads((out / "verdicts" / f"{student}.json").read_text())
+    tests = tests_of(graded["verdicts"], graded["missing"], ledger["reasons"])
+    if ledger.get("review"):  # for the instructor only
+        tests.append({"name": "review: signs of tampering", "score": 0.0, "max_score": 0.0, "visibility": "hidden",
+                      "output": "\n".join(ledger["review"])})
+    earned = sum(test["score"] for test in tests)
+    return {"execution_time": round(seconds), "tests": tests,
+            "output": f"Autograded: {earned:.4g} of {model.auto_points:g} points (each test cell's points are shared "
+                      f"among its cases; hidden cases show after grades are published). Written answers and plots "
+                      f"({model.hand_points:g} points) are graded by hand."}
+
+
+def run(root):
+    """Grade ROOT/submission and write ROOT/results/results.json."""
+    root = Path(root)
+    started = time.perf_counter()
+    (root / "results").mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as work:
+        work = Path(work)
+        submission = collect.check(collect.from_folder("student", root / "submission"), root / "submission")
+        (work / "in").mkdir()
+        if not submission.problem:
+            shutil.copyfile(submission.path, work / "in" / "student.ipynb")
+            grader = ClassGrader(work / "out", workers=1)
+            grader.run(work / "in")
+            output = results(work / "out", "student", time.perf_counter() - started)
+        else:
+            output = {"score": 0.0, "execution_time": round(time.perf_counter() - started), "tests": [],
+                      "output": f"This submission could not be graded: {submission.problem}"}
+    (root / "results" / "results.json").write_text(json.dumps(output, indent=1))
+    return output
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    make = commands.add_parser("build", help="write the autograder zip to upload to Gradescope")
+    make.add_argument("--out", type=Path, default=Path("hw2_gradescope.zip"), help="default: hw2_gradescope.zip")
+    grade = commands.add_parser("run", help="grade ROOT/submission into ROOT/results/results.json")
+    grade.add_argument("--root", type=Path, default=Path("/autograder"))
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        print(f"wrote {build(args.out)}: upload it as the assignment's autograder (Ubuntu base image)")
+    else:
+        output = run(args.root)
+        print(f"wrote {args.root / 'results' / 'results.json'} ({len(output['tests'])} tests)")
+
+
+if __name__ == "__main__":
+    main()
