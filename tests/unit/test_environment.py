@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 REQUIREMENTS = REPO / "requirements.txt"
 ENVIRONMENT = REPO / "environment.yml"
 NOT_PACKAGES = {"python", "pip"}  # conda-only entries of environment.yml
