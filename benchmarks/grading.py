@@ -48,7 +48,8 @@ def this_kit(root, submissions, workers, blas_threads=None):
         shutil.copyfile(ALICE, folder / f"student{i}.ipynb")
     # the course and its template are made once per class, before grading: not timed
     subprocess.run([sys.executable, "-c", "from autograder.classrun.grade import ClassGrader; "
-                    f"ClassGrader({str(root / 'out')!r}, 1).prepare()"], cwd=release.REPO, check=True)
+                    "from autograder.grading.options import GradingOptions; "
+                    f"ClassGrader({str(root / 'out')!r}, GradingOptions(), 1).prepare()"], cwd=release.REPO, check=True)
     started = time.perf_counter()
     threads = ["--blas-threads", str(blas_threads)] if blas_threads else []
     subprocess.run([sys.executable, "-m", "autograder.classrun.grade", str(folder), "--out", str(root / "out"),

@@ -164,17 +164,20 @@ def graded_course(tmp_path_factory):
     a copy of solutions/master.ipynb, "blank" a copy of the untouched assignment.ipynb. Scores are read
     back from the class course's gradebook."""
     from autograder.classrun.grade import ClassGrader
+    from autograder.grading.options import GradingOptions
+    from autograder.sandbox.kernel_launcher import sandbox_available
 
     def build(folder):
         submissions = folder / "submissions"
         submissions.mkdir(parents=True)
         for student, notebook in SUBMISSIONS.items():
             shutil.copyfile(notebook, submissions / f"{student}.ipynb")
-        grader = ClassGrader(folder / "out", workers=1, blas_threads=_kernel_blas_threads())
+        options = GradingOptions(blas_threads=_kernel_blas_threads(), sandbox=sandbox_available())
+        grader = ClassGrader(folder / "out", options, workers=1)
         grader.run(submissions)
-        root = grader.course_root
-        results = {student: {"success": grader.ledger[student]["status"] in ("graded", "partial"),
-                             "log": "", "error": grader.ledger[student]["reason"]} for student in SUBMISSIONS}
+        root = grader.course.root
+        results = {student: {"success": grader.ledger.get(student)["status"] in ("graded", "partial"),
+                             "log": "", "error": grader.ledger.get(student)["reason"]} for student in SUBMISSIONS}
         grades = {student: _read_grades(grader.db_url, student) for student in SUBMISSIONS}
         return {"root": str(root), "release": str(root / "release" / release.ASSIGNMENT), "db_url": grader.db_url,
                 "results": results, "grades": grades}
@@ -215,6 +218,8 @@ def attack_batch(tmp_path_factory):
     import attacks  # tests/attacks.py (pytest puts tests/ on sys.path)
 
     from autograder.classrun.grade import ClassGrader
+    from autograder.grading.options import GradingOptions
+    from autograder.sandbox.kernel_launcher import sandbox_available
 
     def build(folder):
         submissions = folder / "submissions"
@@ -232,10 +237,11 @@ def attack_batch(tmp_path_factory):
             sorted((REPO / "data").iterdir()) + sorted(attacks.EXAMPLES.iterdir()) + \
             [release.HIDDEN_REFERENCE, release.MASTER]
         before = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in watched}
-        grader = ClassGrader(folder / "out", workers=2, cell_timeout=30, submission_timeout=240, blas_threads=1)
+        options = GradingOptions(cell_timeout=30, submission_timeout=240, blas_threads=1, sandbox=sandbox_available())
+        grader = ClassGrader(folder / "out", options, workers=2)
         rows = grader.write_grades_csv(grader.run(submissions))
         after = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() else None for p in watched}
-        return {"out": str(folder / "out"), "rows": {r["student"]: r for r in rows}, "ledger": grader.ledger,
+        return {"out": str(folder / "out"), "rows": {r["student"]: r for r in rows}, "ledger": grader.ledger.entries,
                 "unchanged": {p: before[p] == after[p] for p in before}}
 
     summary = _build_once(tmp_path_factory, "attack-batch", build)

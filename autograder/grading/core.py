@@ -1,26 +1,31 @@
-"""Autograde one submission in a private nbgrader course, and write a summary of the result.
+"""The grading core: one notebook against the release of the master gives one result bundle.
 
-Run by autograder.classrun.grade's worker processes, so that submissions are graded in parallel without
-sharing a gradebook; the main process then merges the private gradebook into the class's.
+    bundle = core.grade(notebook_bytes, student, environment, options, work)
 
-    python -m autograder.grading.core --template DIR --work DIR --student ID --submission FILE [options]
+``environment`` (autograder.grading.environment.prepare) holds the template course and the grading
+kernel's spec; ``options`` (autograder.grading.options.GradingOptions) the limits. The notebook is
+autograded by nbgrader in a private course made in ``work`` from the template (its own gradebook, so
+that any number of graders run at once), with this package's preprocessors: the kernel sandboxed,
+every case of every test cell run and judged in this process, scores from the grader's verdicts.
+The feedback page is made from the result. Nothing here knows of a class, a ledger or a pool: the
+class run (autograder.classrun), Gradescope's autograder (autograder.lms.gradescope) and the bug bank
+call this function and record its bundle.
+
+``run_as_grader`` runs a notebook through the same hidden-test path without nbgrader's course, for the
+build, the bug bank's fast path and the tests.
 """
-import argparse
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 
 import nbformat
-import nbgrader
-from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.apps import NbGraderAPI
-from nbgrader.converters import GenerateFeedback, NbGraderException
-from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
-    ClearHiddenTests,
     ClearOutput,
     DeduplicateIds,
     IgnorePattern,
@@ -31,6 +36,9 @@ from traitlets.config import Config
 
 from autograder.assignment import release
 from autograder.grading import course, review
+from autograder.grading.bundle import ResultBundle
+from autograder.grading.environment import KERNEL_NAME
+from autograder.grading.feedback import feedback_config, generate_feedback
 from autograder.grading.hidden_tests import CellVerdict
 from autograder.grading.preprocessors import (
     KERNEL_DIED,
@@ -38,20 +46,13 @@ from autograder.grading.preprocessors import (
     TIME_BUDGET,
     VERDICTS,
     CleanMetadata,
-    GetGradesForFeedback,
     ResilientExecute,
     RestoreCells,
     SanitizeSubmission,
     SaveVerdicts,
-    ShortTracebacks,
     StderrAsNote,
 )
-from autograder.sandbox import kernel_launcher
 
-KERNEL_NAME = "hw2-grader"
-TEMPLATES = Path(__file__).resolve().parent / "templates"  # hw2_feedback: nbgrader's feedback page, extended
-NBGRADER_TEMPLATES = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"
-RESULT_FILE = "result.json"
 EXECUTION_REPORT = "execution.json"  # ResilientExecute's verdicts and review notes
 MISSING_REPORT = "missing.json"  # RestoreCells: the graded parts that are not in the submission
 NOT_SUBMITTED = ("this part is not in the submission: it has no cell {cells} (was the notebook downloaded "
@@ -59,7 +60,9 @@ NOT_SUBMITTED = ("this part is not in the submission: it has no cell {cells} (wa
 STOPPED = {KERNEL_DIED, TIME_BUDGET, "CellTimeoutError"}
 
 
-def grading_config(root, cell_timeout, submission_timeout, ipc=False, ipc_tmpfs_mb=0, released_notebook=""):
+def grading_config(root, options, released_notebook):
+    """nbgrader's configuration of the private course at ``root`` (Path) for GradingOptions ``options``,
+    against ``released_notebook`` (Path, the student notebook as released)."""
     config = course.course_config(root)
     # nbgrader's SaveAutoGrades scores a test cell from its outputs (the kernel's); SaveVerdicts from
     # the grader's own verdict
@@ -72,43 +75,13 @@ def grading_config(root, cell_timeout, submission_timeout, ipc=False, ipc_tmpfs_
     config.RestoreCells.released_notebook = str(released_notebook)
     config.RestoreCells.missing_file = config.SaveVerdicts.missing_file = str(Path(root) / MISSING_REPORT)
     config.Execute.kernel_name = KERNEL_NAME
-    config.Execute.timeout = cell_timeout
-    config.ResilientExecute.submission_timeout = submission_timeout
+    config.Execute.timeout = options.cell_timeout
+    config.ResilientExecute.submission_timeout = options.submission_timeout
     config.ResilientExecute.hidden_reference = str(release.HIDDEN_REFERENCE)
-    config.ResilientExecute.ipc = ipc
-    config.ResilientExecute.ipc_tmpfs_mb = ipc_tmpfs_mb
+    config.ResilientExecute.ipc = options.ipc
+    config.ResilientExecute.ipc_tmpfs_mb = options.ipc_tmpfs_mb
     config.SaveVerdicts.report_file = str(Path(root) / EXECUTION_REPORT)
     return feedback_config(config)
-
-
-def feedback_config(config):
-    """``config`` (a course's) with how feedback is made: nbgrader puts the hidden tests' source into
-    feedback, keep their messages, not their code; parts not graded by hand yet say so."""
-    config.GenerateFeedback.preprocessors = [ClearHiddenTests, ShortTracebacks, GetGradesForFeedback,
-                                             CSSHTMLHeaderPreprocessor]
-    config.HTMLExporter.sanitize_html = True  # on top of SanitizeSubmission: nbconvert cleans outputs too
-    config.ClearHiddenTests.enforce_metadata = False
-    return config
-
-
-def generate_feedback(config, student):
-    """nbgrader's generate_feedback for ``student`` in the course of ``config`` (feedback_config'd), with
-    the hw2_feedback template (NbGraderAPI.generate_feedback insists on nbgrader's own); True when it
-    wrote the feedback."""
-    coursedir = CourseDirectory(config=config)
-    coursedir.assignment_id, coursedir.student_id = release.ASSIGNMENT, student
-    converter = GenerateFeedback(coursedir=coursedir, config=config)
-    paths = list(converter.config.HTMLExporter.extra_template_paths)  # nbgrader's bootstrap CSS
-    converter.update_config(Config({"HTMLExporter": {
-        "template_name": "hw2_feedback", "extra_template_basedirs": [str(TEMPLATES)],
-        "extra_template_paths": [*paths, str(NBGRADER_TEMPLATES)],  # where 'feedback/index.html.j2' is
-        "filters": {"tex_to_mathml": "autograder.grading.mathml.tex_to_mathml"}}}))
-    converter.force = True
-    try:
-        converter.start()
-    except NbGraderException:
-        return False
-    return True
 
 
 def reasons_by_cell(autograded_notebook, verdicts, missing=None):
@@ -152,36 +125,45 @@ def summarise_error(error):
     return text[:400]
 
 
-def grade(template, work, student, submission, cell_timeout, submission_timeout, ipc=False, ipc_tmpfs_mb=0):
-    """Autograde and generate feedback in ``work``; return the result summary (also saved as JSON)."""
+def grade(notebook, student, environment, options, work):
+    """Grade ``notebook`` (bytes, as submitted) as ``student`` (str) against ``environment``
+    (GradingEnvironment) with ``options`` (GradingOptions), in the private course folder ``work``
+    (Path, emptied first; the caller may remove it after). Returns a ResultBundle; an error of
+    nbgrader's autograde is its ``error``, never an exception."""
+    started = time.perf_counter()
+    os.environ["JUPYTER_PATH"] = str(environment.jupyter_path)  # where the grading kernel is
+    work = Path(work).resolve()
     if work.exists():
         shutil.rmtree(work)
-    submitted = work / "submitted" / student / release.ASSIGNMENT
-    submitted.mkdir(parents=True)
-    (work / "source").symlink_to(template / "source", target_is_directory=True)
-    shutil.copyfile(template / "gradebook.db", work / "gradebook.db")
-    shutil.copyfile(submission, submitted / f"{release.NOTEBOOK}.ipynb")
+    submitted = work / "submitted" / student / release.ASSIGNMENT / f"{release.NOTEBOOK}.ipynb"
+    submitted.parent.mkdir(parents=True)
+    (work / "source").symlink_to(environment.template / "source", target_is_directory=True)
+    shutil.copyfile(environment.template / "gradebook.db", work / "gradebook.db")
+    submitted.write_bytes(notebook)
 
-    released = template / "release" / release.ASSIGNMENT / f"{release.NOTEBOOK}.ipynb"
-    api = NbGraderAPI(config=grading_config(work, cell_timeout, submission_timeout, ipc, ipc_tmpfs_mb, released))
-    result = {"student": student, "success": False, "reasons": {},
-              "review": review.review_reasons(submission, released, review.load_releases(release.RELEASES)[::-1])}
+    released = environment.released_notebook
+    api = NbGraderAPI(config=grading_config(work, options, released))
+    bundle = ResultBundle(student=student, version=environment.version,
+                          review=review.review_reasons(submitted, released, review.load_releases(release.RELEASES)[::-1]))
     autograde = api.autograde(release.ASSIGNMENT, student, force=True, create=True)
     autograded = work / "autograded" / student / release.ASSIGNMENT / f"{release.NOTEBOOK}.ipynb"
     if not autograde.get("success") or not autograded.exists():
         log = autograde.get("log", "") + autograde.get("error", "")
-        result["error"] = failure_cause(log)
-        result["log"] = log[-4000:]
+        bundle.error, bundle.log = failure_cause(log), log[-4000:]
     else:
         execution = json.loads((work / EXECUTION_REPORT).read_text())
         missing = json.loads((work / MISSING_REPORT).read_text()) if (work / MISSING_REPORT).exists() else {}
-        result["reasons"] = reasons_by_cell(autograded, execution[VERDICTS], missing)
-        result["verdicts"], result["missing"] = execution[VERDICTS], missing
-        result["review"] += execution[REVIEW]
-        result["success"] = True
-        result["feedback"] = generate_feedback(api.config, student)
-    (work / RESULT_FILE).write_text(json.dumps(result, indent=1))
-    return result
+        bundle.reasons = reasons_by_cell(autograded, execution[VERDICTS], missing)
+        bundle.verdicts, bundle.missing = execution[VERDICTS], missing
+        bundle.review += execution[REVIEW]
+        bundle.success = True
+        bundle.files = {"submitted.ipynb": submitted.read_bytes(), "autograded.ipynb": autograded.read_bytes()}
+        if generate_feedback(api.config, student):
+            feedback = work / "feedback" / student / release.ASSIGNMENT / f"{release.NOTEBOOK}.html"
+            bundle.files["feedback.html"] = feedback.read_bytes()
+        bundle.gradebook = (work / "gradebook.db").read_bytes()
+    bundle.seconds = time.perf_counter() - started
+    return bundle
 
 
 def run_as_grader(notebook, folder, cell_timeout=120, submission_timeout=600, kernel_name="python3",
@@ -208,26 +190,3 @@ def run_as_grader(notebook, folder, cell_timeout=120, submission_timeout=600, ke
         for name, value in saved.items():
             os.environ.pop(name) if value is None else os.environ.update({name: value})
     return notebook, resources[VERDICTS], resources[REVIEW]
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--template", type=Path, required=True, help="course made by generate_release")
-    parser.add_argument("--work", type=Path, required=True, help="private course folder for this student")
-    parser.add_argument("--student", required=True)
-    parser.add_argument("--submission", type=Path, required=True)
-    parser.add_argument("--cell-timeout", type=int, default=120)
-    parser.add_argument("--submission-timeout", type=int, default=600)
-    parser.add_argument("--ipc", action="store_true", help="reach the kernel over Unix sockets (sandboxed kernels)")
-    parser.add_argument("--ipc-tmpfs-mb", type=int, default=0,
-                        help="the ipc folder as a tmpfs of this size, in a mount namespace of this process (root)")
-    args = parser.parse_args(argv)
-    os.environ.setdefault("JUPYTER_PATH", str(args.template.parent / "jupyter"))
-    if args.ipc_tmpfs_mb:
-        kernel_launcher.private_mount_namespace()
-    grade(args.template.resolve(), args.work.resolve(), args.student, args.submission.resolve(),
-          args.cell_timeout, args.submission_timeout, args.ipc, args.ipc_tmpfs_mb)
-
-
-if __name__ == "__main__":
-    main()

@@ -5,8 +5,9 @@
 
 The zip holds Gradescope's ``setup.sh`` and ``run_autograder`` and the grader's files (this package with
 the hidden reference, the master, the student files). ``run`` grades the one notebook in
-ROOT/submission with ``./kit grade``'s pipeline (the same public and hidden cases, nbgrader, the
-sandbox where the container allows it) and writes ROOT/results/results.json in Gradescope's format:
+ROOT/submission with the grading core (autograder.grading.core.grade, the function ``./kit grade``'s
+workers call: the same public and hidden cases, nbgrader, the sandbox where the container allows it;
+no class course) and writes ROOT/results/results.json in Gradescope's format:
 two tests per autograded cell, its public cases (visible) and its hidden cases (after_published),
 each worth its share of the cell's points, with the checks' messages as output; the review notes
 (signs of tampering) go in a test hidden from the student. Written answers and plots are left to
@@ -14,7 +15,6 @@ Gradescope's own hand grading.
 """
 import argparse
 import json
-import shutil
 import subprocess
 import tempfile
 import time
@@ -22,14 +22,16 @@ import zipfile
 from pathlib import Path
 
 from autograder.assignment import master, release
-from autograder.classrun.grade import ClassGrader
+from autograder.grading import core, environment
 from autograder.grading.core import NOT_SUBMITTED
 from autograder.grading.hidden_tests import CellVerdict
+from autograder.grading.options import GradingOptions
 from autograder.intake import collect
+from autograder.sandbox import kernel_launcher
 
 # what the zip carries besides setup.sh and run_autograder (paths in this repository)
 GRADER_FILES = ["autograder", "hw2.py", "hw2_checks.py", "data", "solutions/master.ipynb", "assignment.ipynb",
-                "requirements.txt"]
+                "generated/hidden_reference.pkl", "generated/releases.json", "requirements.txt"]
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, in /autograder/source, when it builds the autograder's image.
 set -euo pipefail
@@ -97,18 +99,16 @@ def tests_of(verdicts, missing, reasons):
     return tests
 
 
-def results(out, student, seconds):
-    """Gradescope's results.json for ``student`` graded by ClassGrader into ``out``."""
-    ledger = json.loads((out / "results.json").read_text())[student]
+def results(bundle, seconds):
+    """Gradescope's results.json for ``bundle`` (the grading core's ResultBundle) graded in ``seconds``."""
     model = master.read()
-    if ledger["status"] == "error":
+    if not bundle.success:
         return {"score": 0.0, "execution_time": round(seconds), "tests": [],
-                "output": f"This notebook could not be graded: {ledger['reason']}"}
-    graded = json.loads((out / "verdicts" / f"{student}.json").read_text())
-    tests = tests_of(graded["verdicts"], graded["missing"], ledger["reasons"])
-    if ledger.get("review"):  # for the instructor only
+                "output": f"This notebook could not be graded: {bundle.error}"}
+    tests = tests_of(bundle.verdicts, bundle.missing, bundle.reasons)
+    if bundle.review:  # for the instructor only
         tests.append({"name": "review: signs of tampering", "score": 0.0, "max_score": 0.0, "visibility": "hidden",
-                      "output": "\n".join(ledger["review"])})
+                      "output": "\n".join(bundle.review)})
     earned = sum(test["score"] for test in tests)
     return {"execution_time": round(seconds), "tests": tests,
             "output": f"Autograded: {earned:.4g} of {model.auto_points:g} points (each test cell's points are shared "
@@ -117,19 +117,18 @@ def results(out, student, seconds):
 
 
 def run(root):
-    """Grade ROOT/submission and write ROOT/results/results.json."""
+    """Grade ROOT/submission with the grading core and write ROOT/results/results.json."""
     root = Path(root)
     started = time.perf_counter()
     (root / "results").mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
         submission = collect.check(collect.from_folder("student", root / "submission"), root / "submission")
-        (work / "in").mkdir()
         if not submission.problem:
-            shutil.copyfile(submission.path, work / "in" / "student.ipynb")
-            grader = ClassGrader(work / "out", workers=1)
-            grader.run(work / "in")
-            output = results(work / "out", "student", time.perf_counter() - started)
+            grading = GradingOptions(sandbox=kernel_launcher.sandbox_available()).for_workers(1)
+            bundle = core.grade(submission.path.read_bytes(), "student", environment.prepare(work, grading), grading,
+                                work / "student")
+            output = results(bundle, time.perf_counter() - started)
         else:
             output = {"score": 0.0, "execution_time": round(time.perf_counter() - started), "tests": [],
                       "output": f"This submission could not be graded: {submission.problem}"}

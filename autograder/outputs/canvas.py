@@ -14,7 +14,7 @@ import argparse
 import csv
 from pathlib import Path
 
-from autograder.classrun.grade import spreadsheet_safe
+from autograder.outputs.grades_csv import spreadsheet_safe
 
 IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 GRADED = ("graded", "partial")

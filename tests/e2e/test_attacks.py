@@ -14,8 +14,8 @@ import pytest
 from nbgrader.api import Gradebook
 
 from autograder.assignment import master, release
-from autograder.classrun.grade import IPC_TMPFS_MB
 from autograder.grading import review
+from autograder.grading.options import IPC_TMPFS_MB
 from autograder.sandbox.kernel_launcher import sandbox_available
 from qa import bugbank
 

@@ -1,0 +1,153 @@
+"""The class course (OUT/course): nbgrader's course folder with the class gradebook, where formgrader
+and nbgrader's own commands work. Made once, made again when the master's version changes (the hand
+grades saved and put back), and the one place each student's result bundle is written into.
+"""
+import hashlib
+import json
+import shutil
+import warnings
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from sqlalchemy.exc import SAWarning
+
+from autograder.assignment import release
+from autograder.classrun import hand_grades
+from autograder.grading import course
+from autograder.grading.environment import VERSION_FILE, read_version
+from autograder.grading.feedback import feedback_config, generate_feedback
+
+STEPS = {"submitted.ipynb": "submitted", "autograded.ipynb": "autograded", "feedback.html": "feedback"}
+
+
+class ClassCourse:
+    """OUT/course and its gradebook (``db_url``, default SQLite in it), for master version ``version``."""
+
+    def __init__(self, out, version, db_url=None):
+        self.out = Path(out)
+        self.root = self.out / "course"
+        self.version = version
+        self.db_url = db_url or f"sqlite:///{self.root / 'gradebook.db'}"
+
+    def gradebook(self):
+        """nbgrader's Gradebook of the class (a context manager)."""
+        return Gradebook(self.db_url, course_id="hw2")
+
+    def prepare(self, backups):
+        """Make the course, or make it again for a new master version (``backups``: the folder where a
+        SQLite gradebook is copied first)."""
+        if not (self.root / "source").exists() or not self._assignment_in_gradebook():
+            course.generate_release(self.root, db_url=self.db_url)
+            (self.root / VERSION_FILE).write_text(self.version)
+        elif read_version(self.root) != self.version:
+            self._rebuild(backups)
+        shutil.copyfile(course.CONFIG_FILE, self.root / "nbgrader_config.py")
+
+    def _rebuild(self, backups):
+        """The master changed: save the hand grades, take the submissions out of the class gradebook
+        (nbgrader changes no assignment that has some; a SQLite gradebook is backed up first), and
+        generate the assignment again."""
+        old = read_version(self.root) or "unknown"
+        if self.db_url.startswith("sqlite:///") and Path(self.db_url.removeprefix("sqlite:///")).exists():
+            backup = Path(backups) / f"gradebook-before-{self.version}.db"
+            backup.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.db_url.removeprefix("sqlite:///"), backup)
+        with self.gradebook() as gb, warnings.catch_warnings():
+            warnings.simplefilter("ignore", SAWarning)  # nbgrader's relationships warn on autoflush
+            kept = hand_grades.save(gb, self.out / hand_grades.FILE)
+            for submission in list(gb.find_assignment(release.ASSIGNMENT).submissions):
+                gb.remove_submission(release.ASSIGNMENT, submission.student_id)
+        course.generate_release(self.root, db_url=self.db_url)
+        (self.root / VERSION_FILE).write_text(self.version)
+        print(f"The master changed (version {old} -> {self.version}): the course was rebuilt; every submission is "
+              f"graded again" + (f", and the hand grades of {len(kept)} students are put back" if kept else ""))
+
+    def _assignment_in_gradebook(self):
+        with self.gradebook() as gb:
+            return any(a.name == release.ASSIGNMENT for a in gb.assignments)
+
+    def _folder(self, step, student):
+        return self.root / step / student / release.ASSIGNMENT
+
+    def write(self, bundle):
+        """Write a successful ResultBundle into the course: the submitted and autograded notebooks and
+        the feedback page (each beside the released student files, as nbgrader lays them out), the
+        verdicts (OUT/verdicts/<student>.json), the feedback copy (OUT/feedback/<student>.html), and
+        its scores and comments into the class gradebook, keeping hand grades. Returns notes about
+        hand grades that could not be put back (list of str)."""
+        student = bundle.student
+        (self.out / "verdicts").mkdir(exist_ok=True)  # every case of every test cell, as the grader decided it
+        (self.out / "verdicts" / f"{student}.json").write_text(json.dumps(
+            {"version": bundle.version, "verdicts": bundle.verdicts, "missing": bundle.missing}))
+        released = self.root / "release" / release.ASSIGNMENT
+        for name, step in STEPS.items():
+            target = self._folder(step, student)
+            if target.exists():
+                shutil.rmtree(target)
+            if name not in bundle.files:
+                continue
+            if step != "submitted":  # nbgrader copies the other files of the submission there
+                shutil.copytree(released, target, ignore=shutil.ignore_patterns(f"{release.NOTEBOOK}.ipynb"))
+            target.mkdir(parents=True, exist_ok=True)
+            (target / f"{release.NOTEBOOK}{Path(name).suffix}").write_bytes(bundle.files[name])
+        if "feedback.html" in bundle.files:
+            (self.out / "feedback").mkdir(exist_ok=True)
+            (self.out / "feedback" / f"{student}.html").write_bytes(bundle.files["feedback.html"])
+        private = self.out / "work" / "merging" / f"{student}.db"
+        private.parent.mkdir(parents=True, exist_ok=True)
+        private.write_bytes(bundle.gradebook)
+        try:
+            with Gradebook(f"sqlite:///{private}", course_id="hw2") as private_gb, self.gradebook() as class_gb, \
+                    warnings.catch_warnings():
+                warnings.simplefilter("ignore", SAWarning)  # as in _rebuild
+                copy_submission(private_gb, class_gb, student)
+                return hand_grades.restore(class_gb, student, self.out / hand_grades.FILE)
+        finally:
+            private.unlink(missing_ok=True)
+
+    def refresh_feedback(self, students, ledger):
+        """Make the feedback again, from the class gradebook, for every one of ``students`` (str)
+        graded under this version whose hand grades (formgrader's scores, extra credit, comments)
+        changed since it was made (``ledger``: classrun.ledger.Ledger); return those students."""
+        changed = []
+        with self.gradebook() as gb, warnings.catch_warnings():
+            warnings.simplefilter("ignore", SAWarning)  # as in _rebuild
+            for student in students:
+                entry = ledger.get(student)
+                if entry.get("status") not in ("graded", "partial") or entry.get("version") != self.version:
+                    continue
+                found = gb.find_submission_notebook(release.NOTEBOOK, release.ASSIGNMENT, student)
+                hand = [[f"score {g.name}", g.manual_score, g.extra_credit] for g in found.grades
+                        if g.manual_score is not None or g.extra_credit]
+                hand += [[f"comment {c.name}", c.manual_comment] for c in found.comments if c.manual_comment]
+                mark = hashlib.sha256(json.dumps(sorted(hand)).encode()).hexdigest()[:12] if hand else ""
+                if mark != entry.get("hand_graded", ""):
+                    changed.append((student, mark))
+        config = feedback_config(course.course_config(self.root, db_url=self.db_url))
+        for student, mark in changed:
+            if generate_feedback(config, student):
+                made = self._folder("feedback", student) / f"{release.NOTEBOOK}.html"
+                (self.out / "feedback").mkdir(exist_ok=True)
+                shutil.copyfile(made, self.out / "feedback" / f"{student}.html")
+                ledger.mark_hand_graded(student, mark)
+        ledger.save()
+        return [student for student, _ in changed]
+
+
+def copy_submission(source_gb, target_gb, student):
+    """Copy a student's autograded scores and comments between gradebooks (manual scores are kept)."""
+    submission = source_gb.find_submission(release.ASSIGNMENT, student)
+    target_gb.update_or_create_student(student)
+    target = target_gb.update_or_create_submission(release.ASSIGNMENT, student, timestamp=submission.timestamp)
+    for notebook in submission.notebooks:
+        for grade in notebook.grades:
+            copy = target_gb.find_grade(grade.name, notebook.name, release.ASSIGNMENT, student)
+            copy.auto_score = grade.auto_score
+            copy.needs_manual_grade = grade.needs_manual_grade if copy.manual_score is None else False
+        for comment in notebook.comments:
+            copy = target_gb.find_comment(comment.name, notebook.name, release.ASSIGNMENT, student)
+            copy.auto_comment = comment.auto_comment
+        target_notebook = target_gb.find_submission_notebook(notebook.name, release.ASSIGNMENT, student)
+        target_notebook.late_submission_penalty = notebook.late_submission_penalty
+    target_gb.db.commit()
+    return target

@@ -1,0 +1,76 @@
+"""What a grader needs before its first notebook: the template course (nbgrader's release of the
+master as it is now, with the gradebook that autograde restores test cells from) and the kernel spec
+of the grading kernel (the sandboxed launcher, or the course's own). Made once in a folder and made
+again when the master's version changes.
+"""
+import json
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.assignment import release
+from autograder.grading import course
+from autograder.sandbox import kernel_launcher
+
+KERNEL_NAME = "hw2-grader"
+VERSION_FILE = "master_version"  # in a course folder: the master version it was generated from
+NO_SANDBOX_WARNING = ("WARNING: no sandbox (it needs root on Linux): student code runs as this user and can read "
+                      "what this user can; see SECURITY.md")
+
+
+@dataclass(frozen=True)
+class GradingEnvironment:
+    """template: Path, an nbgrader course made by course.generate_release for ``version`` (source/,
+    release/, gradebook.db); jupyter_path: Path, the JUPYTER_PATH holding kernels/hw2-grader;
+    version: str, the master version (release.master_version())."""
+    template: Path
+    jupyter_path: Path
+    version: str
+
+    @property
+    def released_notebook(self):
+        """Path: the student notebook as released."""
+        return self.template / "release" / release.ASSIGNMENT / f"{release.NOTEBOOK}.ipynb"
+
+
+def read_version(course_root):
+    """The master version the course at ``course_root`` (Path) was generated from, or None."""
+    stamp = Path(course_root) / VERSION_FILE
+    return stamp.read_text().strip() if stamp.exists() else None
+
+
+def prepare(folder, options):
+    """The GradingEnvironment in ``folder`` (Path) for GradingOptions ``options``: the template made
+    unless it is there for the master's current version, and the kernel spec written.
+
+    Raises release.MasterError when the master cannot be graded as it is."""
+    release.check_master()
+    folder = Path(folder).resolve()
+    version = release.master_version()
+    template = folder / "template"
+    if not (template / "gradebook.db").exists() or read_version(template) != version:
+        shutil.rmtree(template, ignore_errors=True)
+        course.generate_release(template)
+        (template / VERSION_FILE).write_text(version)
+    jupyter_path = folder / "jupyter"
+    _write_kernel_spec(jupyter_path / "kernels" / KERNEL_NAME, options)
+    return GradingEnvironment(template=template, jupyter_path=jupyter_path, version=version)
+
+
+def _write_kernel_spec(kernel_dir, options):
+    """kernel.json of the grading kernel: the course's own (options.kernel_spec), else the kit's
+    launcher with the options' limits, sandboxed when options.sandbox (a warning when not)."""
+    kernel_dir.mkdir(parents=True, exist_ok=True)
+    if options.kernel_spec:  # the course's own kernel, e.g. in a container (SECURITY.md)
+        shutil.copyfile(options.kernel_spec, kernel_dir / "kernel.json")
+        return
+    launcher = Path(kernel_launcher.__file__).resolve()
+    (kernel_dir / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, str(launcher), *(["--sandbox"] if options.sandbox else []),
+                 "--memory-mb", str(options.memory_mb), "--threads", str(options.blas_threads or 1),
+                 "-f", "{connection_file}"],
+        "display_name": "hw2 grading kernel (sandboxed)" if options.sandbox else "hw2 grading kernel (limited)",
+        "language": "python"}, indent=1))
+    if not options.sandbox:
+        print(NO_SANDBOX_WARNING, file=sys.stderr)

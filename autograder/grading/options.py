@@ -1,0 +1,75 @@
+"""How a notebook is graded: the one options object, made once from the command line (or a
+front-end's settings) and passed down to the grading core and nbgrader's configuration. Every
+default is written here and nowhere else; ``add_arguments`` turns the fields into command-line
+options whose help shows these defaults.
+"""
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+IPC_TMPFS_MB = 256  # sandbox: the room a kernel has in its ipc folder (sockets, large arrays for the hidden tests)
+
+
+@dataclass(frozen=True)
+class GradingOptions:
+    """Limits and isolation of one submission's grading.
+
+    cell_timeout: int, seconds one cell may run (enough for a correct but np.vectorize-slow solution)
+    submission_timeout: int, seconds for all cells together; cells it cannot reach are marked
+    memory_mb: int, memory limit of the student's kernel
+    blas_threads: int or None, BLAS threads of the kernel; None: the cores shared among the parallel
+        graders (``for_workers``)
+    sandbox: bool, run the kernel in the sandbox (its own user and root file system, no network);
+        autograder.sandbox.kernel_launcher.sandbox_available() tells whether this machine can
+    kernel_spec: Path or None, kernel.json of the course's own grading kernel (e.g. in a container),
+        reached over ipc, instead of the kit's launcher
+    """
+    cell_timeout: int = field(default=120, metadata={"help": "seconds per cell"})
+    submission_timeout: int = field(default=600, metadata={"help": "seconds per submission, all cells together"})
+    memory_mb: int = field(default=4096, metadata={"help": "memory limit of each kernel, in MB"})
+    blas_threads: int | None = field(default=None, metadata={
+        "help": "BLAS threads of each kernel", "default": "the cores shared among the workers"})
+    sandbox: bool = False
+    kernel_spec: Path | None = None
+
+    @property
+    def ipc(self):
+        """bool: the kernel is reached over Unix sockets in a folder it shares with the grader."""
+        return self.sandbox or self.kernel_spec is not None
+
+    @property
+    def ipc_tmpfs_mb(self):
+        """int: the size of that folder as a tmpfs of its own (0: a plain folder)."""
+        return IPC_TMPFS_MB if self.sandbox else 0
+
+    def for_workers(self, workers):
+        """These options with BLAS threads set, when they are not, to the cores shared among
+        ``workers`` (int) parallel graders, so that kernels never oversubscribe the cores."""
+        if self.blas_threads is not None:
+            return self
+        return dataclasses.replace(self, blas_threads=max(1, (os.cpu_count() or 1) // max(1, workers)))
+
+
+def add_arguments(parser):
+    """Add --cell-timeout, --submission-timeout, --memory-mb and --blas-threads (from the fields'
+    defaults), --no-sandbox and --kernel-spec to ``parser`` (argparse.ArgumentParser)."""
+    group = parser.add_argument_group("grading one submission")
+    for option in dataclasses.fields(GradingOptions):
+        if "help" in option.metadata:
+            default = option.metadata.get("default", option.default)
+            group.add_argument(f"--{option.name.replace('_', '-')}", type=int, default=None,
+                               help=f"{option.metadata['help']} (default: {default})")
+    group.add_argument("--no-sandbox", dest="sandbox", action="store_false", default=None,
+                       help="run kernels without the sandbox even as root (see SECURITY.md)")
+    group.add_argument("--kernel-spec", type=Path,
+                       help="kernel.json of the course's own grading kernel, reached over ipc (e.g. a container)")
+
+
+def from_arguments(args, sandbox_available):
+    """GradingOptions from parsed ``args`` (argparse.Namespace made with add_arguments); the sandbox
+    is used when ``sandbox_available`` (bool) unless --no-sandbox, and never with --kernel-spec."""
+    given = {option.name: getattr(args, option.name) for option in dataclasses.fields(GradingOptions)
+             if "help" in option.metadata and getattr(args, option.name, None) is not None}
+    sandbox = not args.kernel_spec and (sandbox_available if args.sandbox is None else args.sandbox)
+    return GradingOptions(**given, sandbox=bool(sandbox), kernel_spec=args.kernel_spec)

@@ -1,0 +1,87 @@
+"""grades.csv: one row per student with the score of every graded part, the totals, the status, the
+reason for every lost point, signs of tampering, and under a late policy the submission time, days
+late, penalty and final score. Read from the class gradebook (so hand grades count) and the ledger.
+"""
+import csv
+import re
+import warnings
+
+from sqlalchemy.exc import SAWarning
+
+from autograder.assignment import master, release
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+GRADED = ("graded", "partial")
+
+
+def spreadsheet_safe(value):
+    """A CSV field that no spreadsheet runs as a formula (OWASP: text starting with = + - @ gets a
+    leading '; tabs, carriage returns and other control characters go). Numbers stay numbers."""
+    if not isinstance(value, str):
+        return value
+    value = CONTROL_CHARACTERS.sub("", value.replace("\r", " ").replace("\n", " "))
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+def number(value):
+    """A score for the CSV: '' for None, an int when whole, else rounded to 2 decimals."""
+    if value is None:
+        return ""
+    return int(value) if float(value).is_integer() else round(float(value), 2)
+
+
+def grade_rows(gradebook, submissions, ledger, version, policy=None, times=None):
+    """The rows of grades.csv (list of dict, sorted by student) for ``submissions`` (intake
+    Submissions), from ``gradebook`` (an open nbgrader Gradebook) and ``ledger`` ({student: entry}),
+    under master ``version`` (str); with a late policy (intake.late.LatePolicy) the submission time
+    (from the export, else ``times``: {student: datetime}), days late, penalty and final score."""
+    times = times or {}
+    order = list(master.read().grade_ids)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)  # nbgrader's relationships warn on autoflush
+        notebook = gradebook.find_notebook(release.NOTEBOOK, release.ASSIGNMENT)
+        cells = list(notebook.grade_cells) + list(notebook.task_cells)
+        parts = sorted((c.name for c in cells), key=order.index)
+        maximum = {c.name: c.max_score for c in cells}
+        automatic = [c.name for c in notebook.grade_cells if c.cell_type == "code"]
+        rows = []
+        for submission in sorted(submissions, key=lambda s: s.student_id):
+            entry = ledger.get(submission.student_id, {})
+            if entry and entry.get("version") != version:  # an interrupted regrade: not mixed in
+                entry = {"status": "stale", "reason": f"graded under an earlier version of the master "
+                         f"({entry.get('version')}); run ./kit grade again to grade it under {version}"}
+            row = {"student": submission.student_id, "name": submission.name, "status": entry.get("status"),
+                   "auto_max": number(sum(maximum[p] for p in automatic)), "max": number(sum(maximum.values()))}
+            scores = {}
+            if entry.get("status") in GRADED:
+                found = gradebook.find_submission_notebook(release.NOTEBOOK, release.ASSIGNMENT,
+                                                           submission.student_id)
+                scores = {g.name: g.score for g in found.grades}
+                row["needs_manual_grade"] = sum(g.needs_manual_grade for g in found.grades)
+            for part in parts:
+                row[part] = number(scores.get(part)) if scores else ""
+            row["auto_score"] = number(sum(scores.get(p) or 0 for p in automatic))
+            row["total"] = number(sum(v or 0 for v in scores.values()))
+            submitted_at = times.get(submission.student_id, submission.submitted_at)
+            row["submitted_at"] = submitted_at.isoformat() if submitted_at else ""
+            penalty = policy.penalty(row["total"], submitted_at, submission.marked_late) if policy else None
+            row["late_days"] = penalty.days if penalty else ""
+            row["late_penalty"] = number(penalty.points) if penalty else ""
+            row["final"] = number(row["total"] - (penalty.points if penalty else 0))
+            lost = [f"{part}: {why}" for part, why in sorted(
+                entry.get("reasons", {}).items(),
+                key=lambda item: order.index(item[0]) if item[0] in order else len(order))]
+            row["reason"] = " | ".join(filter(None, [entry.get("reason", "")] + lost))
+            row["review"] = " | ".join(entry.get("review", []))
+            rows.append(row)
+    return rows, parts
+
+
+def write_grades_csv(path, rows, parts):
+    """Write ``rows`` (from grade_rows) with the graded ``parts`` (list of grade_id) to ``path``."""
+    columns = ["student", "name", "status", *parts, "auto_score", "auto_max", "needs_manual_grade",
+               "total", "max", "submitted_at", "late_days", "late_penalty", "final", "reason", "review"]
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()} for row in rows)
