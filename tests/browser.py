@@ -1,4 +1,4 @@
-"""Real-browser helpers for tests/test_browser.py: a JupyterLab server on 127.0.0.1 and Debian's
+"""Real-browser helpers for tests/e2e/test_browser.py: a JupyterLab server on 127.0.0.1 and Debian's
 headless Chromium driven by Playwright (its own browser downloads are never used).
 
 Neither a server nor a browser outlives the ``with`` block that started it.

@@ -1,5 +1,5 @@
 """The README's worked example "Change the assignment", as a script: it edits solutions/master.ipynb of
-the repository it is run in (run it on a copy: tests/test_change_the_assignment.py does).
+the repository it is run in (run it on a copy: tests/e2e/test_change_the_assignment.py does).
 
     python docs/examples/change_the_assignment.py     # then ./kit build and ./kit grade as the README says
 
