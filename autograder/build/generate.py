@@ -18,11 +18,9 @@ import time
 
 import nbformat
 
-from autograder.assignment import cases as make_hidden_reference
-from autograder.assignment import master, release
-from autograder.build import examples as make_examples
-from autograder.grading import core as grade_one
-from autograder.grading import course, review
+from autograder.assignment import cases, master, release
+from autograder.build import examples
+from autograder.grading import core, course, review
 
 STUDENT_NOTEBOOK = release.REPO / "assignment.ipynb"
 EXECUTED_SOLUTION = release.GENERATED / "solution_executed.ipynb"
@@ -77,7 +75,7 @@ def execute_solution(out=EXECUTED_SOLUTION, timeout=600):
         source = course.make_source(root)
         notebook = nbformat.read(source / f"{release.NOTEBOOK}.ipynb", as_version=4)
         started = time.perf_counter()
-        notebook, verdicts, _ = grade_one.run_as_grader(notebook, source, cell_timeout=timeout,
+        notebook, verdicts, _ = core.run_as_grader(notebook, source, cell_timeout=timeout,
                                                         submission_timeout=timeout, blas_threads=os.cpu_count())
         seconds = time.perf_counter() - started
     failed = {grade_id: verdict.summary(1) for grade_id, verdict in verdicts.items() if verdict.fraction < 1}
@@ -94,14 +92,14 @@ def main(argv=None):
     release.check_master()
     print(f"wrote the points table in {write_points_table()}")
     if what in ("all", "hidden"):
-        make_hidden_reference.main([])
+        cases.main([])
     if what in ("all", "student"):
         print(f"wrote {build_student_notebook()}")
         if record_release():
             print(f"added this release to {release.RELEASES.relative_to(release.REPO)}: keep it (commit it), so that "
                   "notebooks downloaded before are compared with the release they came from")
     if what in ("all", "examples"):
-        make_examples.main()
+        examples.main()
     if what in ("all", "solution"):
         out, seconds = execute_solution()
         print(f"wrote {out} (ran in {seconds:.1f} s)")

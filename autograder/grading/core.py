@@ -40,6 +40,7 @@ from autograder.grading.bundle import ResultBundle
 from autograder.grading.environment import KERNEL_NAME
 from autograder.grading.feedback import feedback_config, generate_feedback
 from autograder.grading.hidden_tests import CellVerdict
+from autograder.grading.options import GradingOptions
 from autograder.grading.preprocessors import (
     KERNEL_DIED,
     REVIEW,
@@ -166,8 +167,8 @@ def grade(notebook, student, environment, options, work):
     return bundle
 
 
-def run_as_grader(notebook, folder, cell_timeout=120, submission_timeout=600, kernel_name="python3",
-                  blas_threads=1):
+def run_as_grader(notebook, folder, cell_timeout=GradingOptions.cell_timeout,
+                  submission_timeout=GradingOptions.submission_timeout, kernel_name="python3", blas_threads=1):
     """Run ``notebook`` as the grader does (ResilientExecute: every case of each test cell in this
     process), without nbgrader's course or gradebook: the one hidden-test path, for the bug bank, the
     build and the tests. ``folder`` holds the student files (it is copied; it stays as it is).
