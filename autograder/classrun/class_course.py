@@ -16,6 +16,7 @@ from autograder.classrun import hand_grades
 from autograder.grading import course
 from autograder.grading.environment import VERSION_FILE, read_version
 from autograder.grading.feedback import feedback_config, generate_feedback
+from autograder.outputs.terminal import plural
 
 STEPS = {"submitted.ipynb": "submitted", "autograded.ipynb": "autograded", "feedback.html": "feedback"}
 
@@ -60,7 +61,7 @@ class ClassCourse:
         course.generate_release(self.root, db_url=self.db_url)
         (self.root / VERSION_FILE).write_text(self.version)
         print(f"The master changed (version {old} -> {self.version}): the course was rebuilt; every submission is "
-              f"graded again" + (f", and the hand grades of {len(kept)} students are put back" if kept else ""))
+              f"graded again" + (f", and the hand grades of {plural(len(kept), 'student')} are put back" if kept else ""))
 
     def _assignment_in_gradebook(self):
         with self.gradebook() as gb:

@@ -33,7 +33,7 @@ from autograder.grading import environment, options
 from autograder.intake import collect, late
 from autograder.outputs import report, similarity
 from autograder.outputs.grades_csv import grade_rows, write_grades_csv
-from autograder.outputs.terminal import print_summary, printable
+from autograder.outputs.terminal import plural, print_summary, printable
 from autograder.sandbox import kernel_launcher
 
 
@@ -69,22 +69,27 @@ class ClassGrader:
         unknown = set(students) - {s.student_id for s in submissions}
         if unknown:
             raise ValueError(f"no submission for {', '.join(sorted(map(printable, unknown)))} in {location}")
-        todo, stale = [], 0
+        todo, stale, unreadable, left = [], 0, 0, 0
         for submission in submissions:
             previous = self.ledger.get(submission.student_id)
             outdated = bool(previous) and previous.get("version") != self.version
             if students and submission.student_id not in students and not outdated:
+                left += 1
                 continue
             if submission.problem:
                 self.ledger.record(submission, self.version, status="error", reason=submission.problem)
+                unreadable += 1
             elif force or students or outdated or previous.get("sha256") != submission.sha256 \
                     or previous.get("status") == "error":
                 todo.append(submission)
                 stale += outdated and previous.get("status") != "error"
-        done = len(submissions) - len(todo)
+        unchanged = len(submissions) - len(todo) - unreadable - left
         asked = f" (asked: {', '.join(map(printable, students))})" if students else ""
-        print(f"{len(submissions)} submissions: {len(todo)} to grade{asked}, {done} already graded, unreadable "
-              f"or left as they are ({self.workers} workers)")
+        others = [f"{unchanged} already graded and unchanged" if unchanged else "",
+                  f"{unreadable} unreadable (an error row each)" if unreadable else "",
+                  f"{left} left as {'they are' if left > 1 else 'it is'}" if left else ""]
+        print(f"{plural(len(submissions), 'submission')}: {len(todo)} to grade{asked}"
+              f"{''.join(', ' + text for text in others if text)} ({plural(self.workers, 'worker')})")
         if stale:
             print(f"{stale} of them were graded under an earlier version of the master: graded again under {self.version}")
         by_student = {s.student_id: s for s in todo}
@@ -145,7 +150,7 @@ def main(argv=None):
         parser.error(str(error))
     hand_graded = grader.refresh_feedback(submissions)
     if hand_graded:
-        print(f"feedback made again with the hand grades of {len(hand_graded)} students")
+        print(f"feedback made again with the hand grades of {plural(len(hand_graded), 'student')}")
     pairs = similarity.write_similarity(submissions, grader.out)
     print_summary(grader.write_grades_csv(submissions, policy, times), grader.out)
     print(f"similar solutions: {len(pairs)} pairs ({grader.out / 'similarity.html'}; no grade changes)")

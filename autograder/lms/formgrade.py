@@ -6,6 +6,7 @@ Runs JupyterLab in OUT/course (where nbgrader reads the course's configuration) 
 that shows students' work needs: no terminals (the page runs with the grader's token; a terminal
 would be a root shell for any script that got in) and nbconvert's HTML sanitizer on, on top of the
 grader's own (autograder.grading.sanitize), which has already made the autograded notebooks inert.
+As root (which the sandbox needs for grading) it passes Jupyter's --allow-root itself, and says so.
 """
 import argparse
 import os
@@ -13,6 +14,14 @@ import sys
 from pathlib import Path
 
 SERVER_OPTIONS = ["--ServerApp.terminals_enabled=False", "--HTMLExporter.sanitize_html=True"]
+AS_ROOT = "--allow-root"  # Jupyter refuses to start as root without it
+
+
+def jupyter_command(jupyter_options, as_root):
+    """The command (list of str) that opens JupyterLab with SERVER_OPTIONS and the user's
+    ``jupyter_options`` (list of str); ``as_root`` (bool): this process runs as root."""
+    root_option = [AS_ROOT] if as_root and AS_ROOT not in jupyter_options else []
+    return [sys.executable, "-m", "jupyter", "lab", *SERVER_OPTIONS, *root_option, *jupyter_options]
 
 
 def main(argv=None):
@@ -23,7 +32,9 @@ def main(argv=None):
     if not (root / "gradebook.db").exists():
         parser.error(f"{root} holds no gradebook: grade first (./kit grade SUBMISSIONS --out {args.out})")
     os.chdir(root)
-    command = [sys.executable, "-m", "jupyter", "lab", *SERVER_OPTIONS, *jupyter_options]
+    command = jupyter_command(jupyter_options, as_root=os.geteuid() == 0)
+    if AS_ROOT in command and AS_ROOT not in jupyter_options:
+        print(f"formgrader: running as root, so with Jupyter's {AS_ROOT} (no terminals are offered)")
     print("formgrader: open Nbgrader > Formgrader in JupyterLab's menu (" + " ".join(command[2:]) + ")")
     os.execv(sys.executable, command)
 

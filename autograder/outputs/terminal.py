@@ -8,6 +8,11 @@ def printable(text):
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
+def plural(count, noun):
+    """'1 student', '2 students': ``count`` (int) and ``noun`` (str, its singular)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def print_summary(rows, out):
     """Print the grades.csv ``rows`` (list of dict) as a table, then where the outputs are under ``out`` (Path)."""
     width = max([len(printable(r["student"])) for r in rows] + [7])
