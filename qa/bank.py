@@ -56,6 +56,7 @@ class BankFileError(ValueError):
 
 @lru_cache(maxsize=None)
 def master_notebook():
+    """solutions/master.ipynb (nbformat NotebookNode), read once."""
     return nbformat.read(release.MASTER, as_version=4)
 
 

@@ -8,6 +8,7 @@ show grading is deterministic.
 import difflib
 import fcntl
 import json
+import os
 import re
 
 import pytest
@@ -55,10 +56,10 @@ def test_variant_keeps_every_point(name):
 
 # --- the real pipeline -------------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def full_run(tmp_path_factory, worker_id):
+def full_run(tmp_path_factory):
     """One `autograder.classrun.grade` run of FULL_MUTANTS + FULL_VARIANTS, shared by the xdist workers."""
     shared = tmp_path_factory.getbasetemp()
-    if worker_id != "master":
+    if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent  # the session's folder, common to all workers
     root = shared / "bugbank-full"
     with open(shared / "bugbank-full.lock", "w") as lock:
