@@ -33,12 +33,12 @@ import nbformat
 
 from autograder.assignment import release
 from autograder.build.examples import completed
-from autograder.grading import core as grade_one
+from autograder.grading import core
+from autograder.grading.options import GradingOptions
 from qa.bank import BY_NAME, master_notebook
 from qa.report import Loss, points, report
 
 SKIPPED_IN_FAST_PATH = re.compile(r"^(plot_.*|step_size_10|optional_memorise)$")
-CELL_TIMEOUT = 120
 JOBS = 2  # notebooks graded at a time: fast-path processes, or the grading workers of the full path
 
 
@@ -84,7 +84,7 @@ def _fast_notebook(notebook):
     return notebook
 
 
-def run_fast(notebook, cell_timeout=CELL_TIMEOUT):
+def run_fast(notebook, cell_timeout=GradingOptions.cell_timeout):
     """Run ``notebook`` with the master's test cells as the grader does; return {grade_id: Loss or None}.
 
     The grader's own path (autograder.grading.core.run_as_grader: every case of a test cell run by the
@@ -93,7 +93,7 @@ def run_fast(notebook, cell_timeout=CELL_TIMEOUT):
     """
     with tempfile.TemporaryDirectory(prefix="bugbank-") as folder:
         _prepare_folder(Path(folder))
-        _, verdicts, _ = grade_one.run_as_grader(_fast_notebook(notebook), folder, cell_timeout=cell_timeout,
+        _, verdicts, _ = core.run_as_grader(_fast_notebook(notebook), folder, cell_timeout=cell_timeout,
                                                  submission_timeout=10 * cell_timeout)
     results = {}
     for grade_id, worth in points().items():
