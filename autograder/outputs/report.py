@@ -6,7 +6,9 @@ Sections: score histograms, points per part, the pass rate of every test cell, t
 diagnostic messages (which bugs the class made, and who), the slowest submissions, and the lists of
 submissions flagged for review and of those that could not be graded, the count of late submissions,
 and the pairs of similar solutions (OUT/similarity.json, autograder/outputs/similarity.py). Student ids,
-messages and code are untrusted text: everything is escaped.
+messages and code are untrusted text: everything is escaped. A row of grades.csv or an entry of
+results.json that is not as the grader writes it (a hand edit, a file of another version) is left out of
+the statistics and listed; it never stops the report.
 """
 import argparse
 import csv
@@ -30,15 +32,54 @@ table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:
 vertical-align:top}th{background:#f3f3f3}img{max-width:100%;border:1px solid #eee}.num{text-align:right}"""
 
 
+def _number(value):
+    """A grades.csv cell as a float ('' and a missing cell are 0); ValueError when it is not a number."""
+    return float(value or 0)
+
+
+def _unreadable_row(row, parts):
+    """Why the report cannot use a grades.csv row ({column: str}), or '' when it can."""
+    if not isinstance(row.get("status"), str):
+        return "grades.csv: no status"
+    for column in ("auto_score", "auto_max", "total", "max", "late_days", *(name for name, _, _ in parts)):
+        try:
+            _number(row.get(column))
+        except (TypeError, ValueError):
+            return f"grades.csv: {column} is {row.get(column)!r}, not a number"
+    return ""
+
+
+def _unreadable_entry(entry):
+    """Why the report cannot use an entry of results.json, or '' when it can."""
+    if not isinstance(entry, dict):
+        return f"results.json: the entry is a {type(entry).__name__}, not a mapping"
+    reasons = entry.get("reasons", {})
+    if not isinstance(reasons, dict) or not all(isinstance(why, str) for why in reasons.values()):
+        return "results.json: its reasons are not messages by cell"
+    seconds = entry.get("seconds")
+    if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))):
+        return f"results.json: its seconds are {seconds!r}, not a number"
+    return ""
+
+
 def _read(out):
+    """(rows of grades.csv, {student: entry} of results.json, [(student, why)] of the rows and entries
+    left out because the report cannot read them)."""
     with open(out / "grades.csv", newline="") as file:
         rows = list(csv.DictReader(file))
     ledger = json.loads((out / "results.json").read_text())
+    parts = _parts(rows)
+    row_problems = [(row, _unreadable_row(row, parts)) for row in rows]
+    entry_problems = [(student, entry, _unreadable_entry(entry)) for student, entry in ledger.items()]
+    odd = [(str(row.get("student")), why) for row, why in row_problems if why] + [
+        (student, why) for student, _, why in entry_problems if why]
+    rows = [row for row, why in row_problems if not why]
+    ledger = {student: entry for student, entry, why in entry_problems if not why}
     stamp = out / "course" / "master_version"  # what the course was made from (autograder/classrun/grade.py)
     if stamp.exists():  # a regrade that was interrupted leaves entries of another master: not mixed in
         ledger = {student: entry for student, entry in ledger.items()
                   if entry.get("version") == stamp.read_text().strip()}
-    return rows, ledger
+    return rows, ledger, odd
 
 
 def _parts(rows):
@@ -58,10 +99,10 @@ def message_kind(message):
 def _histogram(rows, path):
     figure, axes = plt.subplots(figsize=(7, 3.5))
     graded = [r for r in rows if r["status"] in GRADED]
-    maximum = float(graded[0]["max"]) if graded else 60
+    maximum = _number(graded[0]["max"]) if graded else 60
     bins = range(0, int(maximum) + 2)
     if graded:
-        axes.hist([[float(r["auto_score"]) for r in graded], [float(r["total"]) for r in graded]], bins=bins,
+        axes.hist([[_number(r["auto_score"]) for r in graded], [_number(r["total"]) for r in graded]], bins=bins,
                   label=["autograded points", "total so far (auto + manual)"])
         axes.legend()
     else:  # an empty histogram would draw axes around nothing, from -0.04 to 0.04
@@ -97,14 +138,14 @@ def _table(header, rows, numeric=()):
 def write_report(out):
     """Write OUT/report/index.html and its PNGs from OUT's grades.csv and results.json; return the page."""
     out = Path(out)
-    rows, ledger = _read(out)
+    rows, ledger, odd = _read(out)
     folder = out / "report"
     folder.mkdir(exist_ok=True)
     graded = [r for r in rows if r["status"] in GRADED]
     parts = _parts(rows)
-    means = {name: (sum(float(r[name] or 0) for r in graded) / len(graded) if graded else 0.0, maximum)
+    means = {name: (sum(_number(r.get(name)) for r in graded) / len(graded) if graded else 0.0, maximum)
              for name, maximum, _ in parts}
-    pass_rates = [(name, sum(float(r[name] or 0) >= maximum for r in graded), len(graded))
+    pass_rates = [(name, sum(_number(r.get(name)) >= maximum for r in graded), len(graded))
                   for name, maximum, automatic in parts if automatic]
     messages = defaultdict(list)
     for student, entry in sorted(ledger.items()):
@@ -113,13 +154,13 @@ def write_report(out):
     frequent = sorted(messages.items(), key=lambda item: -len(item[1]))[:15]
     slowest = sorted((e for e in ledger.items() if e[1].get("seconds")), key=lambda e: -e[1]["seconds"])[:10]
     flagged = [(r["student"], r.get("review", "")) for r in rows if r.get("review")]
-    failed = [(r["student"], r["reason"]) for r in rows if r["status"] not in GRADED]
+    failed = [(r["student"], r.get("reason", "")) for r in rows if r["status"] not in GRADED]
     pairs = similarity.read_pairs(out)
     _histogram(rows, folder / "scores.png")
     _parts_chart(means, folder / "parts.png")
 
-    passed = sum(float(r["auto_score"] or 0) >= float(r["auto_max"] or 0) for r in graded)
-    late = [r for r in rows if float(r.get("late_days") or 0) > 0]
+    passed = sum(_number(r["auto_score"]) >= _number(r["auto_max"]) for r in graded)
+    late = [r for r in rows if _number(r.get("late_days")) > 0]
     sections = [
         f"<h1>hw2: class report</h1><p>{len(rows)} submissions: {len(graded)} graded, "
         f"{passed} with every autograded point, {len(late)} late (penalty in the column <code>final</code>), "
@@ -135,14 +176,18 @@ def write_report(out):
             ["cell", "students", "message (first seen)", "who"],
             [(g, len(s), s[0][1], ", ".join(x for x, _ in s)) for (g, _), s in frequent], (1,)),
         "<h2>Slowest submissions</h2>" + _table(
-            ["student", "seconds", "status"], [(s, f"{e['seconds']:.1f}", e["status"]) for s, e in slowest], (1,)),
+            ["student", "seconds", "status"], [(s, f"{e['seconds']:.1f}", e.get("status", "")) for s, e in slowest],
+            (1,)),
         "<h2>Flagged for review</h2><p>Signs of tampering (SECURITY.md): they earned nothing by it, but "
         "deserve a look.</p>" + _table(["student", "why"], flagged),
         "<h2>Could not be graded</h2>" + _table(["student", "reason"], failed),
+        "<h2>Left out of this report</h2><p>Rows of grades.csv and entries of results.json that are not as the "
+        "grader writes them.</p>" + _table(["student", "why"], odd),
         "<h2>Similar solutions</h2><p>Pairs whose solution cells share much code (copydetect's winnowing, "
         "variable names filtered out, the released skeleton ignored): a lead for a person to read, no grade "
         "changes.</p>" + (similarity.pairs_html(pairs) if pairs is not None else "<p>Not computed (run ./kit grade, "
-                          "or python -m autograder.outputs.similarity).</p>"),
+                          "or python -m autograder.outputs.similarity).</p>")
+        + similarity.left_out_html(similarity.read_left_out(out)),
     ]
     page = folder / "index.html"
     page.write_text(f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>hw2 class report</title>"

@@ -1,0 +1,100 @@
+"""Hand grades kept across a rebuild of the assignment (autograder/classrun/hand_grades.py), on nbgrader
+gradebooks in SQLite files made here: one before the master changed, one after. Cells and points are the
+master's written answers."""
+import json
+
+import nbgrader.api
+import pytest
+from nbgrader.api import Gradebook
+
+from autograder.assignment import master, release
+from autograder.classrun import hand_grades
+
+# SQLAlchemy's autoflush warnings inside nbgrader's API (as the grader silences them: autograder/classrun/grade.py)
+pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
+
+@pytest.fixture(autouse=True)
+def _no_alembic_command(monkeypatch):
+    """A new gradebook asks the `alembic` command for its schema version (a second Python, seconds): the
+    version written in it does not matter here."""
+    monkeypatch.setattr(nbgrader.api, "get_alembic_version", lambda: "unit-test")
+
+
+def _gradebook(path, points):
+    """A gradebook at ``path`` whose assignment has a written answer worth ``points[grade_id]`` for each grade id,
+    and a submission of "ann"."""
+    gradebook = Gradebook(f"sqlite:///{path}")
+    gradebook.add_assignment(release.ASSIGNMENT)
+    gradebook.update_or_create_notebook(release.NOTEBOOK, release.ASSIGNMENT)
+    for grade_id, maximum in points.items():
+        gradebook.update_or_create_grade_cell(grade_id, release.NOTEBOOK, release.ASSIGNMENT, max_score=maximum,
+                                              cell_type="markdown")
+        gradebook.update_or_create_solution_cell(grade_id, release.NOTEBOOK, release.ASSIGNMENT)
+    gradebook.add_student("ann")
+    gradebook.add_submission(release.ASSIGNMENT, "ann")
+    return gradebook
+
+
+def _grade(gradebook, grade_id):
+    return gradebook.find_grade(grade_id, release.NOTEBOOK, release.ASSIGNMENT, "ann")
+
+
+@pytest.fixture()
+def answers():
+    """Three written answers of the master: {grade_id: points}."""
+    written = [part for part in master.read().parts if part.kind == master.WRITTEN][:3]
+    assert len(written) == 3, "the master should have three written answers"
+    return {part.grade_id: part.points for part in written}
+
+
+def test_hand_grades_come_back_after_a_rebuild_where_the_points_are_the_same(tmp_path, answers):
+    kept, repointed, removed = answers
+    before = _gradebook(tmp_path / "before.db", answers)
+    _grade(before, kept).manual_score, _grade(before, kept).extra_credit = answers[kept] / 2, 0.5
+    _grade(before, repointed).manual_score = answers[repointed]
+    _grade(before, removed).manual_score = 0
+    before.find_comment(kept, release.NOTEBOOK, release.ASSIGNMENT, "ann").manual_comment = "Clear & short."
+    before.db.commit()
+    saved = tmp_path / hand_grades.FILE
+    assert hand_grades.save(before, saved) == ["ann"]
+    before.close()
+
+    after = _gradebook(tmp_path / "after.db", {kept: answers[kept], repointed: answers[repointed] + 1})
+    notes = hand_grades.restore(after, "ann", saved)
+    grade = _grade(after, kept)
+    assert (grade.manual_score, grade.extra_credit, grade.needs_manual_grade) == (answers[kept] / 2, 0.5, False)
+    assert after.find_comment(kept, release.NOTEBOOK, release.ASSIGNMENT, "ann").manual_comment == "Clear & short."
+    assert _grade(after, repointed).manual_score is None, "a hand score out of other points is not kept"
+    assert len(notes) == 1 and repointed in notes[0] and "grade it again" in notes[0], notes
+    assert "ann" not in json.loads(saved.read_text()), "restored grades leave the file"
+    after.close()
+
+
+def test_a_second_save_keeps_what_a_gradebook_without_the_submission_lacks(tmp_path, answers):
+    """A rebuild interrupted after the submissions left the gradebook saves again: ann's grades stay."""
+    grade_id = next(iter(answers))
+    gradebook = _gradebook(tmp_path / "gradebook.db", answers)
+    _grade(gradebook, grade_id).manual_score = answers[grade_id]
+    gradebook.db.commit()
+    saved = tmp_path / hand_grades.FILE
+    hand_grades.save(gradebook, saved)
+    gradebook.remove_submission(release.ASSIGNMENT, "ann")
+    assert hand_grades.save(gradebook, saved) == ["ann"]
+    assert json.loads(saved.read_text())["ann"][grade_id]["manual_score"] == answers[grade_id]
+    gradebook.close()
+
+
+@pytest.mark.xfail(strict=True, raises=TypeError, reason="hand_grades.restore formats manual_score with :g in its "
+                   "note, and it is None for a cell given extra credit only: known, reported, not this wing's file")
+def test_extra_credit_alone_on_a_part_whose_points_changed_gets_a_note(tmp_path, answers):
+    grade_id = next(iter(answers))
+    before = _gradebook(tmp_path / "before.db", answers)
+    _grade(before, grade_id).extra_credit = 1
+    before.db.commit()
+    saved = tmp_path / hand_grades.FILE
+    hand_grades.save(before, saved)
+    before.close()
+    after = _gradebook(tmp_path / "after.db", {grade_id: answers[grade_id] + 1})
+    notes = hand_grades.restore(after, "ann", saved)
+    assert len(notes) == 1 and grade_id in notes[0]
+    after.close()

@@ -1,0 +1,90 @@
+"""The master model (autograder/assignment/master.py) on small notebooks made here: parts, kinds, points,
+sections, the prose's points that disagree, the README's table, and the helpers that read test cells."""
+import ast
+import os
+
+import nbformat
+import small_masters as nb
+
+from autograder.assignment import master
+
+FUNCTIONS, PLOTS = "## 1 Functions (5 points)", "## 2 Plots (1 point)"
+
+
+def _small_master():
+    """Two sections: a function with its 3-point test and a 2-point question; a 1-point plot task."""
+    return nb.notebook(
+        nb.heading(FUNCTIONS),
+        nb.solution("double", "def double(x):\n    return 2 * x"),
+        nb.autograded("test_double", 3, "assert double(1) == 2", "assert double(-2) == -4"),
+        nb.prose("**Question (2 points).** Why does `double` return a new array?"),
+        nb.written("answer_double", 2),
+        nb.heading(PLOTS),
+        nb.task("task_plot", 1))
+
+
+def test_parts_are_the_graded_cells_in_order_with_their_kind_points_and_section():
+    model = master.from_notebook(_small_master())
+    assert [(p.grade_id, p.kind, p.points, p.section) for p in model.parts] == [
+        ("test_double", master.AUTO, 3.0, FUNCTIONS.lstrip("# ")),
+        ("answer_double", master.WRITTEN, 2.0, FUNCTIONS.lstrip("# ")),
+        ("task_plot", master.TASK, 1.0, PLOTS.lstrip("# "))]
+    assert model.grade_ids == ("double", "test_double", "answer_double", "task_plot")
+    assert model.solutions == ("double",), "a cell students write that is not graded itself"
+    assert [p.grade_id for p in model.auto] == ["test_double"] and not model.part("test_double").by_hand
+    assert (model.auto_points, model.hand_points) == (3.0, 3.0)
+    assert model.points == {"test_double": 3.0, "answer_double": 2.0, "task_plot": 1.0}
+    assert model.points_problems() == []
+
+
+def test_code_graded_by_hand_is_its_own_kind():
+    cell = nb.solution("plot_loss", "plot(losses)")
+    cell.metadata.nbgrader.update(grade=True, points=2)
+    part = master.from_notebook(nb.notebook(nb.heading("## Plots (2 points)"), cell)).part("plot_loss")
+    assert (part.kind, part.by_hand) == (master.HAND_CODE, True)
+
+
+def test_prose_whose_points_disagree_with_its_cells_is_named():
+    notebook = _small_master()
+    notebook.cells[0].source = FUNCTIONS.replace("5 points", "4 points")
+    notebook.cells[3].source = notebook.cells[3].source.replace("2 points", "3 points")
+    problems = master.from_notebook(notebook).points_problems()
+    assert len(problems) == 2, problems
+    assert "says 4 points" in problems[0] and "add up to 5" in problems[0]
+    assert "cell 3 says 3 points" in problems[1] and "worth 2" in problems[1]
+
+
+def test_the_points_table_has_a_row_per_section_and_kind_of_grading():
+    model = master.from_notebook(_small_master())
+    table = master.points_table(model).splitlines()
+    assert table[0] == (f"**{model.auto_points + model.hand_points:g} points**: {model.auto_points:g} autograded, "
+                        f"{model.hand_points:g} graded by hand.")
+    assert table[4:] == ["| 1 Functions | `test_double` | 3 | auto |",
+                         "| 1 Functions | `answer_double` | 2 | by hand |",
+                         "| 2 Plots | `task_plot` | 1 | by hand |"]
+
+
+def test_split_gives_the_part_that_runs_in_the_kernel_and_the_hidden_part():
+    cell = nb.autograded("test_double", 3, "assert double(1) == 2", "assert double(-2) == -4")
+    public, hidden = master.split(cell.source)
+    assert public.strip() == "assert double(1) == 2" and hidden.strip() == "assert double(-2) == -4"
+    assert master.split("assert True\n") == ("assert True\n", "")
+    assert master.split(f"a = 1\n{master.BEGIN}\nb = 2\n") == ("a = 1\n", "\nb = 2\n"), "unclosed: hidden to the end"
+
+
+def test_ipython_lines_are_blanked_so_that_ast_parses_the_rest_at_its_lines():
+    source = "%matplotlib inline\nimport numpy as np\n  !pip list\ndef f():\n    return np.pi"
+    blanked = master.without_ipython_syntax(source)
+    assert [node.lineno for node in ast.parse(blanked).body] == [2, 4]
+
+
+def test_read_reads_a_changed_master_again(tmp_path):
+    path = tmp_path / "master.ipynb"
+    notebook = _small_master()
+    nbformat.write(notebook, path)
+    assert master.read(path).points["test_double"] == 3.0
+    notebook.cells[2].metadata.nbgrader["points"] = 4
+    nbformat.write(notebook, path)
+    modified = path.stat().st_mtime_ns + 1_000_000_000  # file times can be coarser than two writes apart
+    os.utime(path, ns=(modified, modified))
+    assert master.read(path).points["test_double"] == 4.0
