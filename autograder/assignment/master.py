@@ -4,7 +4,7 @@ headings that announce points, and the version that grades are recorded against.
 Every reader of the master (the build, the grader, the report, the bug bank, the tests) goes through
 ``read()``; the README's points table is written from it (``points_table``) by ``./kit build``.
 
-    python -m autograder.assignment.master      # prints the parts, the points and the version
+    python -m autograder.assignment.release     # prints the parts, the points and the version
 """
 import hashlib
 import re
@@ -167,18 +167,3 @@ def points_table(master):
     total = master.auto_points + master.hand_points
     return "\n".join([f"**{total:g} points**: {master.auto_points:g} autograded, {master.hand_points:g} graded by hand.",
                       "", "| section | cells | points | graded |", "|---|---|---|---|", *rows])
-
-
-def main():
-    from autograder.assignment import release
-
-    master = read()
-    for part in master.parts:
-        print(f"{part.grade_id:<36} {part.kind:<20} {part.points:>5g}  {part.section}")
-    print(f"{master.auto_points:g} points autograded, {master.hand_points:g} by hand; version {release.master_version()}")
-    for problem in master.points_problems():
-        print("PROBLEM:", problem)
-
-
-if __name__ == "__main__":
-    main()

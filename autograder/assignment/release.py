@@ -75,3 +75,17 @@ def without_hidden_tests(notebook):
         if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
             cell.source = split(cell.source)[0]
     return notebook
+
+
+def main():
+    """Print the master's parts, their points and the version grades are recorded under."""
+    model = master.read()
+    for part in model.parts:
+        print(f"{part.grade_id:<36} {part.kind:<20} {part.points:>5g}  {part.section}")
+    print(f"{model.auto_points:g} points autograded, {model.hand_points:g} by hand; version {master_version()}")
+    for problem in model.points_problems():
+        print("PROBLEM:", problem)
+
+
+if __name__ == "__main__":
+    main()

@@ -67,8 +67,10 @@ def restore(gradebook, student, path):
         except MissingEntry:  # a removed question's hand grade goes with it
             continue
         if grade.max_score != values["max_score"]:
-            notes.append(f"{grade_id}: the hand grade {values['manual_score']:g}/{values['max_score']:g} was not kept "
-                         f"because the part is now worth {grade.max_score:g}; grade it again in formgrader")
+            given = [f"{values['manual_score']:g}/{values['max_score']:g}" if values.get("manual_score") is not None
+                     else "", f"extra credit {values['extra_credit']:g}" if values.get("extra_credit") else ""]
+            notes.append(f"{grade_id}: the hand grade ({', '.join(filter(None, given))}) was not kept because the "
+                         f"part is now worth {grade.max_score:g}; grade it again in formgrader")
             continue
         grade.manual_score, grade.extra_credit = values["manual_score"], values["extra_credit"]
         grade.needs_manual_grade = False

@@ -36,15 +36,6 @@ ALLOWED = {
 # (importer, imported) wings where only classes may be imported by name: from autograder.grading.X import Class
 RESULT_TYPES_ONLY = {("outputs", "grading")}
 
-# Today's known breaches, each with its reason; the test fails on any other, and on one of these that is gone.
-KNOWN_FORBIDDEN = {
-    ("autograder.outputs.canvas", "autograder.classrun.grade"):
-        "canvas.py takes spreadsheet_safe from classrun/grade.py; it belongs to outputs (grades.csv needs it too)",
-}
-KNOWN_CYCLES = {
-    frozenset({"autograder.assignment.master", "autograder.assignment.release"}):
-        "master.main() imports release to print master_version(), and release imports master",
-}
 
 
 @dataclass(frozen=True)
@@ -149,20 +140,13 @@ def check(root, packages):
 
 def test_every_wing_imports_only_the_wings_it_may():
     refused, _ = check(REPO, (KIT, *OTHER_WINGS))
-    pairs = {(each.importer, each.imported) for each, _ in refused}
-    new = [f"{each.importer} line {each.line} imports {each.imported}: {why}" for each, why in refused
-           if (each.importer, each.imported) not in KNOWN_FORBIDDEN]
-    assert not new, "imports across wings that ALLOWED refuses:\n" + "\n".join(new)
-    gone = set(KNOWN_FORBIDDEN) - pairs
-    assert not gone, f"known breaches that are fixed: remove them from KNOWN_FORBIDDEN: {sorted(gone)}"
+    found = [f"{each.importer} line {each.line} imports {each.imported}: {why}" for each, why in refused]
+    assert not found, "imports across wings that ALLOWED refuses:\n" + "\n".join(found)
 
 
 def test_no_import_cycle():
     _, found = check(REPO, (KIT, *OTHER_WINGS))
-    new = [sorted(cycle) for cycle in found - set(KNOWN_CYCLES)]
-    assert not new, f"modules that import each other (directly or through others): {new}"
-    gone = set(KNOWN_CYCLES) - found
-    assert not gone, f"known cycles that are broken: remove them from KNOWN_CYCLES: {[sorted(c) for c in gone]}"
+    assert not found, f"modules that import each other (directly or through others): {[sorted(c) for c in found]}"
 
 
 def test_the_wings_are_layers():
