@@ -11,6 +11,7 @@ Writes, under OUT (default ./output):
                             so an interrupted run resumes where it stopped and an edited master regrades
     hand_grades.json        hand grades saved while the course is rebuilt for a new master (autograder/classrun/hand_grades.py)
     similarity.json, .html  pairs of submissions with much solution code in common (autograder/outputs/similarity.py)
+    similarity_fingerprints.json  each notebook's fingerprints by its SHA-256, so a run compares only what changed
     verdicts/<student>.json every case of every test cell, passed or failed, as the grader decided it
 
 Run again after grading by hand in formgrader, it grades nothing new but writes grades.csv, the report
@@ -151,9 +152,11 @@ def main(argv=None):
     hand_graded = grader.refresh_feedback(submissions)
     if hand_graded:
         print(f"feedback made again with the hand grades of {plural(len(hand_graded), 'student')}")
-    pairs = similarity.write_similarity(submissions, grader.out)
-    print_summary(grader.write_grades_csv(submissions, policy, times), grader.out)
-    print(f"similar solutions: {len(pairs)} pairs ({grader.out / 'similarity.html'}; no grade changes)")
+    rows = grader.write_grades_csv(submissions, policy, times)  # first: the reports below read it
+    pairs, left_out = similarity.write_similarity(submissions, grader.out)
+    print_summary(rows, grader.out)
+    print(f"similar solutions: {len(pairs)} pairs ({grader.out / 'similarity.html'}; no grade changes)"
+          + (f"; left out, unreadable: {', '.join(map(printable, sorted(left_out)))}" if left_out else ""))
     print(f"class report: {report.write_report(grader.out)}")
 
 

@@ -235,8 +235,9 @@ def pairs_html(pairs):
 
 
 def write_similarity(submissions, out, threshold=THRESHOLD):
-    """Compare ``submissions`` (collect.Submission); write OUT/similarity.json and .html; return the pairs.
-    A notebook that cannot be read or fingerprinted is left out, and both files say why."""
+    """Compare ``submissions`` (collect.Submission); write OUT/similarity.json and .html; return (the pairs,
+    {student: why} of the notebooks left out). A notebook that cannot be read or fingerprinted is left
+    out, and both files say why."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     solutions = set(master.read().solutions)
@@ -260,7 +261,7 @@ def write_similarity(submissions, out, threshold=THRESHOLD):
         "<p>copydetect's winnowing, variable names filtered out, the released skeleton ignored. A lead for "
         "a person to read, not a verdict: no grade changes.</p>" + left_out_html(left_out) + pairs_html(pairs)
         + "</body></html>")
-    return pairs
+    return pairs, left_out
 
 
 def left_out_html(left_out):
@@ -290,7 +291,8 @@ def main(argv=None):
     parser.add_argument("--threshold", type=float, default=THRESHOLD,
                         help=f"list pairs with at least this share of solution code in common (default {THRESHOLD})")
     args = parser.parse_args(argv)
-    pairs = write_similarity(collect.find_submissions(args.submissions, args.out / "unpacked"), args.out, args.threshold)
+    pairs, _ = write_similarity(collect.find_submissions(args.submissions, args.out / "unpacked"), args.out,
+                                args.threshold)
     for pair in pairs:
         print(f"{pair.first} and {pair.second}: {100 * pair.score:.0f}%")
     for student, why in read_left_out(args.out).items():
