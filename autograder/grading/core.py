@@ -31,7 +31,6 @@ from traitlets.config import Config
 
 from autograder.assignment import release
 from autograder.grading import course, review
-from autograder.grading.hidden_tests import CellVerdict
 from autograder.grading.preprocessors import (
     KERNEL_DIED,
     REVIEW,
@@ -46,6 +45,7 @@ from autograder.grading.preprocessors import (
     ShortTracebacks,
     StderrAsNote,
 )
+from autograder.grading.verdict import CellVerdict
 from autograder.sandbox import kernel_launcher
 
 KERNEL_NAME = "hw2-grader"
