@@ -27,28 +27,15 @@ import hashlib
 import inspect
 import io
 import json
-import os
-import re
-import stat
 import warnings
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 
 import hw2_checks
 from autograder.grading import kernel_side
+from autograder.grading.exchange import INLINE_BYTES, MAX_REPLY_DEPTH, ExchangeFolder, parse_reply
 from autograder.grading.kernel_side import MAX_FRAMES, MAX_LINE, MAX_MESSAGE, REPLY_MIME
-
-# Bounds on what the kernel may send back, checked before anything is parsed: a reply is small JSON
-# (arrays over INLINE_BYTES travel as files), so a kernel cannot make the grader build a huge object.
-MAX_REPLY_JSON = 8 * 1024 * 1024  # characters of JSON
-MAX_REPLY_ITEMS = 50_000  # objects and lists in it
-MAX_REPLY_DEPTH = 24  # nesting of the values it describes
-MAX_REPLY_FILE_BYTES = 64 * 1024 * 1024  # all the array files of one reply together
-DROPPED_REPLY = "(dropped by the grader: an answer over the bounds)"  # what is kept of such an answer
-INLINE_BYTES = 64 * 1024  # larger arrays go through the exchange folder: base64 in JSON costs ~20 ms/MB
-EXCHANGE_NAME = re.compile(r"[qr][0-9]+-[0-9]+\.npy")  # q: the grader's requests, r: the kernel's replies
 
 
 def _kernel_side_program():
@@ -87,21 +74,12 @@ class KernelError(Exception):
     """Calling into the kernel failed (no reply, or a reply that is not what the protocol sends)."""
 
 
+class ProtocolError(KernelError):
+    """A reply that is not what the kernel side sends."""
+
+
 class StudentError(Exception):
     """Stands for an exception of a type that exists only in the kernel."""
-
-
-def parse_reply(text):
-    """The kernel's JSON answer as a dict, refused before parsing when it is larger or holds more
-    objects than any answer the kernel side sends (ValueError)."""
-    if not isinstance(text, str) or len(text) > MAX_REPLY_JSON or text == DROPPED_REPLY:
-        raise ValueError(f"an answer of more than {MAX_REPLY_JSON} characters")
-    if text.count("{") + text.count("[") > MAX_REPLY_ITEMS:
-        raise ValueError(f"an answer of more than {MAX_REPLY_ITEMS} objects and lists")
-    reply = json.loads(text)
-    if not isinstance(reply, dict):
-        raise ValueError("an answer that is not a JSON object")
-    return reply
 
 
 class FunctionProxy:
@@ -126,59 +104,96 @@ class KernelObject(SimpleNamespace):
     """An object from the kernel that is not plain data: its attributes, copied, where it has any."""
 
 
-class ExchangeFolder:
-    """The folder for the arrays too large to travel inline: a folder the kernel sees at the same path
-    (the folder of its ipc sockets) and can write to, so the grader writes only new files there (never
-    through a link the kernel planted) and reads only plain files of bounded size, without following links.
+class CellValues:
+    """The values of one test cell's requests, both ways: the grader's described for the kernel side (as
+    kernel_side's docstring says), and the kernel's descriptions read back, checked, each remembered with
+    the request and the place in its result it came from, so that passing it back passes the student's
+    own object; the grader's functions handed to the kernel, by number.
 
-    path: the folder (str or Path).
+    exchange: the ExchangeFolder where arrays over INLINE_BYTES go.
     """
 
-    def __init__(self, path):
-        self.path = Path(path)
-        self.sent = []  # the names of the request files written for the request being made
+    def __init__(self, exchange):
+        self.exchange = exchange
+        self.origins = {}  # id(value copied out of the kernel) -> (value, handle, path in the original)
+        self.functions = []  # the grader's functions handed to the kernel, by number (GraderFunction)
 
-    def write_request_file(self, data, handle):
-        """Write ``data`` (bytes of a .npy file) as the next file of request ``handle`` (int); its name."""
-        name = f"q{handle}-{len(self.sent)}.npy"
-        # O_EXCL: never follow a link the kernel put there in advance
-        with open(os.open(self.path / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644),
-                  "wb") as file:
-            file.write(data)
-        self.sent.append(name)
-        return name
+    def encode(self, value, handle):
+        """The description of ``value`` for request ``handle`` (int, naming its files): a value that came
+        from the kernel by its handle, a student's function by its name, a function of the grader's by
+        its number in ``functions``, else the data itself (TypeError for anything else)."""
+        if id(value) in self.origins and self.origins[id(value)][0] is value:
+            _, origin, path = self.origins[id(value)]
+            return {"t": "ref", "handle": origin, "path": path}
+        if isinstance(value, FunctionProxy):
+            return {"t": "name", "name": value.__name__}
+        if callable(value) and not isinstance(value, (type, np.ndarray)):
+            # a function of the grader's (a hidden test's helper): it stays here, the kernel gets a stand-in
+            self.functions.append(value)
+            return {"t": "function", "number": len(self.functions) - 1, "name": "grader_function"}
+        if value is None or type(value) in (bool, int, float, str):
+            return {"t": "v", "v": value}
+        if isinstance(value, np.ndarray):
+            return self._npy(value, "a", handle)
+        if isinstance(value, np.generic):
+            return self._npy(np.asarray(value), "s", handle)
+        if isinstance(value, (list, tuple)):
+            return {"t": "list" if isinstance(value, list) else "tuple",
+                    "items": [self.encode(v, handle) for v in value]}
+        if isinstance(value, dict):
+            return {"t": "dict", "items": [[self.encode(k, handle), self.encode(v, handle)] for k, v in value.items()]}
+        raise TypeError(f"the grader cannot send a {type(value).__name__} to the kernel")
 
-    def remove_request_files(self):
-        for name in self.sent:
-            (self.path / name).unlink(missing_ok=True)
-        self.sent = []
+    def _npy(self, array, kind, handle):
+        """An array (kind "a") or a numpy scalar as a 0-d array (kind "s"), inline up to INLINE_BYTES."""
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        if buffer.tell() <= INLINE_BYTES:
+            return {"t": kind, "npy": base64.b64encode(buffer.getvalue()).decode()}
+        return {"t": kind, "file": self.exchange.write_request_file(buffer.getbuffer(), handle)}
 
-    def read_reply_files(self, names):
-        """{name: bytes} of the array files the kernel names, all of them together within the bounds."""
-        if not isinstance(names, list) or len(names) > MAX_REPLY_ITEMS:
-            raise ValueError("no list of files")
-        received = {}
-        for name in names:
-            received[name] = self.read_reply_file(name)
-            if sum(map(len, received.values())) > MAX_REPLY_FILE_BYTES:
-                raise ValueError(f"the files hold more than {MAX_REPLY_FILE_BYTES} bytes")
-        return received
-
-    def read_reply_file(self, name):
-        """The bytes of a reply file, which the kernel made (and which is removed): a plain file of bounded
-        size, or ValueError (not a link to a file of the grader's, not a pipe that blocks)."""
-        if not isinstance(name, str) or not EXCHANGE_NAME.fullmatch(name) or not name.startswith("r"):
-            raise ValueError(f"a reply file with a bad name {name!r}")
-        descriptor = os.open(self.path / name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-        try:
-            status = os.fstat(descriptor)
-            if not stat.S_ISREG(status.st_mode) or status.st_size > MAX_REPLY_FILE_BYTES:
-                raise ValueError(f"reply file {name} is not a plain file of at most {MAX_REPLY_FILE_BYTES} bytes")
-            with open(descriptor, "rb", closefd=False) as file:
-                return file.read()
-        finally:
-            os.close(descriptor)
-            os.unlink(self.path / name)
+    def decode(self, item, files, handle=None, path=()):
+        """The value the kernel's ``item`` describes, its arrays read inline or from ``files`` ({name: bytes}
+        of the reply's files); ProtocolError when it is not what the kernel side sends. Remembered as part
+        ``path`` (a tuple of keys) of the result of request ``handle`` (None: not a result)."""
+        if len(path) > MAX_REPLY_DEPTH or not isinstance(item, dict):
+            raise ProtocolError("a value nested too deeply, or not described as the protocol does")
+        kind = item.get("t")
+        if kind == "v":
+            value = item["v"]
+            if value is not None and type(value) not in (bool, int, float, str):
+                raise ProtocolError(f"malformed value {type(value).__name__}")
+            return value
+        if kind in ("a", "s"):
+            if "file" in item and item["file"] not in files:
+                raise ProtocolError(f"the kernel's answer names a file it did not send: {item['file']!r}")
+            data = files[item["file"]] if "file" in item else base64.b64decode(item["npy"])
+            array = np.load(io.BytesIO(data), allow_pickle=False)
+            value = array if kind == "a" else array[()]
+        elif kind in ("list", "tuple"):
+            value = [self.decode(v, files, handle, (*path, i)) for i, v in enumerate(item["items"])]
+            value = value if kind == "list" else tuple(value)
+        elif kind == "dict":
+            value = {}
+            for key, v in item["items"]:
+                key = self.decode(key, files)
+                value[key] = self.decode(v, files, handle, (*path, key))
+        elif kind == "object":
+            value = KernelObject(**{k: self.decode(v, files, handle, (*path, k)) for k, v in item["attrs"].items()})
+            value.__class__ = type(item["type"], (KernelObject,), {})
+        elif kind == "function":  # one of the grader's functions, handed back
+            number = item.get("number")
+            if type(number) is not int or not 0 <= number < len(self.functions):
+                raise ProtocolError(f"no function of the grader's is number {number!r}")
+            return self.functions[number]
+        elif kind == "opaque":
+            value = KernelObject()
+            value.__class__ = type(item["type"], (KernelObject,), {})
+        else:
+            raise ProtocolError(f"unknown kind of value {kind!r}")
+        if handle is not None:
+            self.origins[id(value)] = (value, handle, list(path))
+        return value
 
 
 class Kernel:
@@ -191,37 +206,36 @@ class Kernel:
     def __init__(self, run, exchange):
         self.run, self.exchange = run, ExchangeFolder(exchange)
         self.handles = 0
-        self.origins = {}  # id(value copied out of the kernel) -> (value, handle, path in the original)
-        self.received = {}  # the last reply's files, read: {name: bytes}
-        self.functions = []  # the grader's functions handed to the kernel, by number (GraderFunction)
+        self.values = CellValues(self.exchange)  # this cell's
         self.keep_from = 1  # the first handle of this cell's requests: the kernel forgets older results
         self.protocol_errors = []  # answers that were not what the kernel side sends (for review)
 
     def release(self):
         """Forget the values of earlier calls (after each test cell: a cell's calls never refer to
         another cell's results), so that what a kernel sent does not pile up, here or in the kernel."""
-        self.origins, self.received, self.functions = {}, {}, []
+        self.values = CellValues(self.exchange)
         self.keep_from = self.handles + 1
         self.protocol_errors = []
 
     def fetch(self, name):
         """The student's ``name``: a FunctionProxy for a function, else a copy of the value; NameError
         when the notebook does not define it."""
-        reply = self._request_for(name, {"op": "get", "name": name})
+        reply, files = self._request_for(name, {"op": "get", "name": name})
         if reply.get("missing") is True:
             raise NameError(f"name {name!r} is not defined in the notebook")
         if reply.get("callable"):
             return FunctionProxy(self, name)
-        return self._decode(reply["value"], reply["handle"], [])
+        return self._decode(reply["value"], files, reply["handle"])
 
     def call(self, function, args, kwargs, parts=None):
         """The student's ``function`` called in the kernel; ``parts``: {name: a function of the grader's}
         that stands in for the student's function of that name during the call."""
-        reply = self._request_for(function, {"op": "call", "function": function, "args": self._encode(list(args)),
-                                             "kwargs": self._encode(kwargs),
-                                             "substitutes": {name: self._encode(part) for name, part in
-                                                             (parts or {}).items()}})
-        _copy_back(list(args), self._decode(reply["args"], None, []))
+        handle = self.handles + 1
+        reply, files = self._request_for(function, {
+            "op": "call", "function": function, "args": self.values.encode(list(args), handle),
+            "kwargs": self.values.encode(kwargs, handle),
+            "substitutes": {name: self.values.encode(part, handle) for name, part in (parts or {}).items()}})
+        _copy_back(list(args), self._decode(reply["args"], files))
         for category, message in reply.get("warnings", []):
             kind = getattr(builtins, category, None)
             warnings.warn(message, kind if isinstance(kind, type) and issubclass(kind, Warning) else UserWarning)
@@ -231,7 +245,7 @@ class Kernel:
             except ValueError as malformed:
                 raise self._broken(f"the kernel's answer is malformed: {malformed}") from None
             raise error
-        return self._decode(reply["value"], reply["handle"], [])
+        return self._decode(reply["value"], files, reply["handle"])
 
     def answer(self, question):
         """The grader's answer (JSON text) to a question the kernel asked while a request of the
@@ -240,20 +254,19 @@ class Kernel:
         try:
             question = parse_reply(question)
             number = question.get("callback")
-            if type(number) is not int or not 0 <= number < len(self.functions):
+            if type(number) is not int or not 0 <= number < len(self.values.functions):
                 raise ValueError(f"no function of the grader's is number {number!r}")
-            self.received = self.exchange.read_reply_files(question.get("files"))
-            args, kwargs = self._decode(question["args"], None, []), self._decode(question["kwargs"], None, [])
+            files = self.exchange.read_reply_files(question.get("files"))
+            args, kwargs = self._decode(question["args"], files), self._decode(question["kwargs"], files)
             if not isinstance(args, list) or not isinstance(kwargs, dict) or not all(type(k) is str for k in kwargs):
                 raise ValueError("arguments that are not a list and a dict")
         except (ValueError, KeyError, TypeError, OSError, RecursionError, KernelError) as error:
             self.protocol_errors.append(f"the kernel asked the grader something that is not a call of a function "
                                         f"the grader gave it ({error})")
             return json.dumps({"raised": ["RuntimeError", "the grader could not read this call"]})
-        finally:
-            self.received = {}
         try:
-            return json.dumps({"value": self._encode(self.functions[number](*args, **kwargs))})
+            return json.dumps({"value": self.values.encode(self.values.functions[number](*args, **kwargs),
+                                                           self.handles + 1)})
         except hw2_checks.CheckFailed as failed:  # a message written for the student
             return json.dumps({"raised": ["CheckFailed", str(failed)[:MAX_MESSAGE]]})
         except Exception as error:  # noqa: BLE001 (called wrongly: the student sees that, not the function's insides)
@@ -264,6 +277,13 @@ class Kernel:
         self.protocol_errors.append(why)
         return KernelError(why)
 
+    def _decode(self, item, files, handle=None):
+        """CellValues.decode, a reply that breaks the protocol recorded (KernelError)."""
+        try:
+            return self.values.decode(item, files, handle)
+        except ProtocolError as error:
+            raise self._broken(str(error)) from None
+
     def _request_for(self, name, request):
         """``_request``, with a failure that names what the grader was asking for."""
         try:
@@ -272,7 +292,7 @@ class Kernel:
             raise KernelError(f"{name}: {error}") from None
 
     def _request(self, request):
-        """The kernel side's reply (dict) to ``request`` (dict), its files read into ``received``."""
+        """The kernel side's reply (dict) to ``request`` (dict), and its files, read ({name: bytes})."""
         request["handle"] = self.handles = self.handles + 1
         request.update(exchange=str(self.exchange.path), inline_bytes=INLINE_BYTES, keep_from=self.keep_from)
         try:
@@ -287,92 +307,13 @@ class Kernel:
         if len(replies) != 1:
             raise self._broken(f"{len(replies)} answers to one request (student code changed IPython's display, "
                                "stdout or the grader's request)")
-        self.received = {}
         try:
             reply = parse_reply(replies[0])
             if reply.get("handle") != request["handle"]:
                 raise ValueError("an answer to another request")
-            self.received = self.exchange.read_reply_files(reply.get("files"))
-            return reply
+            return reply, self.exchange.read_reply_files(reply.get("files"))
         except (ValueError, KeyError, TypeError, OSError, RecursionError) as error:
-            self.received = {}
             raise self._broken(f"the kernel's answer is malformed: {error}") from None
-
-    def _encode(self, value):
-        """The description of ``value`` for the kernel side (kernel_side's docstring): a value that came
-        from the kernel by its handle, a student's function by its name, a function of the grader's by
-        its number in ``functions``, else the data itself (TypeError for anything else)."""
-        if id(value) in self.origins and self.origins[id(value)][0] is value:
-            _, handle, path = self.origins[id(value)]
-            return {"t": "ref", "handle": handle, "path": path}
-        if isinstance(value, FunctionProxy):
-            return {"t": "name", "name": value.__name__}
-        if callable(value) and not isinstance(value, (type, np.ndarray)):
-            # a function of the grader's (a hidden test's helper): it stays here, the kernel gets a stand-in
-            self.functions.append(value)
-            return {"t": "function", "number": len(self.functions) - 1, "name": "grader_function"}
-        if value is None or type(value) in (bool, int, float, str):
-            return {"t": "v", "v": value}
-        if isinstance(value, np.ndarray):
-            return self._npy(value, "a")
-        if isinstance(value, np.generic):
-            return self._npy(np.asarray(value), "s")
-        if isinstance(value, (list, tuple)):
-            return {"t": "list" if isinstance(value, list) else "tuple", "items": [self._encode(v) for v in value]}
-        if isinstance(value, dict):
-            return {"t": "dict", "items": [[self._encode(k), self._encode(v)] for k, v in value.items()]}
-        raise TypeError(f"the grader cannot send a {type(value).__name__} to the kernel")
-
-    def _npy(self, array, kind):
-        """An array (kind "a") or a numpy scalar as a 0-d array (kind "s"), inline up to INLINE_BYTES."""
-        buffer = io.BytesIO()
-        np.save(buffer, array, allow_pickle=False)
-        if buffer.tell() <= INLINE_BYTES:
-            return {"t": kind, "npy": base64.b64encode(buffer.getvalue()).decode()}
-        return {"t": kind, "file": self.exchange.write_request_file(buffer.getbuffer(), self.handles + 1)}
-
-    def _decode(self, item, handle, path):
-        """The value the kernel's ``item`` describes, checked as it is read (KernelError when it is not what
-        the kernel side sends); remembered as part ``path`` of the result of request ``handle`` (None: not
-        a result)."""
-        if len(path) > MAX_REPLY_DEPTH or not isinstance(item, dict):
-            raise self._broken("a value nested too deeply, or not described as the protocol does")
-        kind = item.get("t")
-        if kind == "v":
-            value = item["v"]
-            if value is not None and type(value) not in (bool, int, float, str):
-                raise self._broken(f"malformed value {type(value).__name__}")
-            return value
-        if kind in ("a", "s"):
-            if "file" in item and item["file"] not in self.received:
-                raise self._broken(f"the kernel's answer names a file it did not send: {item['file']!r}")
-            data = self.received[item["file"]] if "file" in item else base64.b64decode(item["npy"])
-            array = np.load(io.BytesIO(data), allow_pickle=False)
-            value = array if kind == "a" else array[()]
-        elif kind in ("list", "tuple"):
-            value = [self._decode(v, handle, path + [i]) for i, v in enumerate(item["items"])]
-            value = value if kind == "list" else tuple(value)
-        elif kind == "dict":
-            value = {}
-            for key, v in item["items"]:
-                key = self._decode(key, None, [])
-                value[key] = self._decode(v, handle, path + [key])
-        elif kind == "object":
-            value = KernelObject(**{k: self._decode(v, handle, path + [k]) for k, v in item["attrs"].items()})
-            value.__class__ = type(item["type"], (KernelObject,), {})
-        elif kind == "function":  # one of the grader's functions, handed back
-            number = item.get("number")
-            if type(number) is not int or not 0 <= number < len(self.functions):
-                raise self._broken(f"no function of the grader's is number {number!r}")
-            return self.functions[number]
-        elif kind == "opaque":
-            value = KernelObject()
-            value.__class__ = type(item["type"], (KernelObject,), {})
-        else:
-            raise self._broken(f"unknown kind of value {kind!r}")
-        if handle is not None:
-            self.origins[id(value)] = (value, handle, path)
-        return value
 
 
 def _copy_back(sent, returned):

@@ -9,7 +9,8 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder.grading.kernel import INLINE_BYTES, KERNEL_SIDE_VERSION, Kernel, KernelError
+from autograder.grading.exchange import INLINE_BYTES
+from autograder.grading.kernel import KERNEL_SIDE_VERSION, Kernel, KernelError
 
 
 @pytest.fixture(scope="module")

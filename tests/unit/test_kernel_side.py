@@ -1,4 +1,4 @@
-"""The protocol between the grader and the student's kernel (autograder.grading.kernel and kernel_side),
+"""The protocol between the grader and the student's kernel (autograder.grading.kernel, exchange and kernel_side),
 without a kernel: the program the grader sends runs here, in a namespace that stands for the student's,
 and its replies reach a real ``Kernel`` as display data, as they would from nbclient. What the
 student's code returns comes back as the same data (arrays inline and through the exchange folder,
@@ -17,10 +17,10 @@ import IPython.display
 import numpy as np
 import pytest
 
-from autograder.grading import kernel as protocol
-from autograder.grading import kernel_side
+from autograder.grading import exchange, kernel_side
+from autograder.grading.exchange import INLINE_BYTES
 from autograder.grading.hidden_tests import StudentNamespace
-from autograder.grading.kernel import INLINE_BYTES, KERNEL_SIDE, Kernel, KernelError, KernelObject, StudentError
+from autograder.grading.kernel import KERNEL_SIDE, Kernel, KernelError, KernelObject, StudentError
 
 STUDENT_CODE = '''
 import warnings
@@ -183,7 +183,7 @@ def test_values_of_earlier_cells_are_forgotten_on_both_sides(kernel, student):
     kernel.release()
     kernel.fetch("make")(np.ones(3))
     assert min(student[kernel_side.RESULTS]) >= kernel.keep_from, "the kernel keeps an earlier cell's results"
-    assert all(handle >= kernel.keep_from for _, handle, _ in kernel.origins.values()), \
+    assert all(handle >= kernel.keep_from for _, handle, _ in kernel.values.origins.values()), \
         "the grader keeps an earlier cell's values"
 
 
@@ -246,13 +246,13 @@ def test_values_nested_deeper_than_the_kernel_side_sends_come_back_opaque(kernel
 
 
 @pytest.mark.parametrize("reply, refused", [
-    (json.dumps({"value": "x" * protocol.MAX_REPLY_JSON}), "more than"),
-    (json.dumps({"value": [[]] * (protocol.MAX_REPLY_ITEMS + 1)}), "more than 50000 objects"),
+    (json.dumps({"value": "x" * exchange.MAX_REPLY_JSON}), "more than"),
+    (json.dumps({"value": [[]] * (exchange.MAX_REPLY_ITEMS + 1)}), "more than 50000 objects"),
     ("[1, 2]", "not a JSON object"),
 ], ids=["too long", "too many objects", "not an object"])
 def test_replies_over_the_bounds_are_refused_before_they_are_parsed(reply, refused):
     with pytest.raises(ValueError, match=refused):
-        protocol.parse_reply(reply)
+        exchange.parse_reply(reply)
 
 
 def forged(reply):
@@ -280,7 +280,7 @@ def test_a_reply_the_kernel_side_never_sends_is_refused_and_recorded(tmp_path, r
 
 
 def test_reply_files_over_the_bound_are_refused(kernel, monkeypatch):
-    monkeypatch.setattr(protocol, "MAX_REPLY_FILE_BYTES", INLINE_BYTES * 2)
+    monkeypatch.setattr(exchange, "MAX_REPLY_FILE_BYTES", INLINE_BYTES * 2)
     with pytest.raises(KernelError, match="malformed"):
         kernel.fetch("identity")(np.zeros(INLINE_BYTES))  # 8 bytes each: a file of 8 * INLINE_BYTES
 

@@ -9,7 +9,8 @@ import json
 
 from nbformat.v4 import new_output
 
-from autograder.grading.kernel import DROPPED_REPLY, MAX_REPLY_JSON, REPLY_MIME
+from autograder.grading.exchange import DROPPED_REPLY, MAX_REPLY_JSON
+from autograder.grading.kernel_side import REPLY_MIME
 
 MB = 1024 * 1024
 MAX_CELL_OUTPUT_BYTES = 2 * MB
