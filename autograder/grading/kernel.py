@@ -57,7 +57,7 @@ def _kernel_side_program():
 
 
 KERNEL_SIDE = _kernel_side_program()  # the source text sent to the kernel
-KERNEL_SIDE_FILENAME = "<hw2 grader>"  # its frames' file name in the kernel (not the student's: see _student_frames_in)
+KERNEL_SIDE_FILENAME = "<hw2 grader>"  # its frames' file: in <...>, so hw2_checks._student_frames_in skips them
 KERNEL_SIDE_VERSION = hashlib.sha256(KERNEL_SIDE.encode()).hexdigest()[:16]
 # Sent before every request: defines _hw2_grader_request in the kernel, in a namespace of its own, unless
 # the one there is of this version (the first request, and again after a restart or a student's change).
