@@ -201,10 +201,16 @@ def _describe(value):
     return f"a {type(value).__name__}"
 
 
-def _library_file(filename):
-    return filename.startswith("<") and not filename.startswith("<ipython-input") or any(filename.startswith(prefix) for prefix in
-                                           {sys.prefix, sys.base_prefix, os.path.dirname(os.__file__)}) \
-        or os.path.basename(filename) == "hw2_checks.py"
+def _student_frames_in(frames):
+    """The frames of student code among ``frames`` (traceback.FrameSummary, outermost first), as
+    (function, line number, source line): not Python's or an installed package's, not these checks',
+    not code compiled from a string (a notebook cell's file is a real path or ``<ipython-input-...>``).
+
+    The grader's kernel side uses this same function (it sends its source to the kernel with its own)."""
+    library = (sys.prefix, sys.base_prefix, os.path.dirname(os.__file__))
+    return [(f.name, f.lineno, f.line or "") for f in frames
+            if not (f.filename.startswith("<") and not f.filename.startswith("<ipython-input"))
+            and not f.filename.startswith(library) and os.path.basename(f.filename) != "hw2_checks.py"]
 
 
 def _student_frames(error):
@@ -212,8 +218,7 @@ def _student_frames(error):
     source line). Frames sent by the grader's kernel side arrive ready (``student_frames``)."""
     if hasattr(error, "student_frames"):
         return list(error.student_frames)
-    frames = traceback.extract_tb(error.__traceback__)[1:]  # the first is the test's own call
-    return [(f.name, f.lineno, f.line or "") for f in frames if not _library_file(f.filename)]
+    return _student_frames_in(traceback.extract_tb(error.__traceback__)[1:])  # the first is the test's own call
 
 
 def explain_error(function, error, inputs=None, error_hints=None):

@@ -101,7 +101,7 @@ def run_fast(notebook, cell_timeout=GradingOptions.cell_timeout):
         if verdict is None:
             results[grade_id] = Loss(worth, "not run")
         elif verdict.fraction < 1:
-            failure = verdict.stopped or next(failure for _, _, failure in verdict.cases if failure)
+            failure = verdict.stopped or next(case.failure for case in verdict.cases if case.failure)
             results[grade_id] = Loss(round(worth * (1 - verdict.fraction), 2), failure)
         else:
             results[grade_id] = None

@@ -13,7 +13,7 @@ from typing import Callable
 import nbformat
 
 from autograder.assignment import release
-from autograder.grading.hidden_tests import KERNEL_SIDE_VERSION
+from autograder.grading.kernel import KERNEL_SIDE_FILENAME, KERNEL_SIDE_VERSION
 
 EXAMPLES = release.REPO / "examples" / "submissions"
 
@@ -235,13 +235,16 @@ def script_everywhere(notebook):
     notebook.cells.append(nbformat.v4.new_raw_cell(SCRIPT_PAYLOADS["RAW"]))
 
 
+# Student code can tell from the call stack that the grader's kernel side called it (the protocol is public).
+CALLED_BY_GRADER = f"any(sys._getframe(depth).f_code.co_filename == {KERNEL_SIDE_FILENAME!r} for depth in range(1, 4))"
+
 # Called by the grader (it can tell from the call stack), every function answers with 3 million empty
 # lists: ~84 MB of JSON that would become ~1 GB of Python objects in the grader.
-HUGE_REPLIES = '''
+HUGE_REPLIES = f'''
 import sys
 def _huge_when_graded(function):
     def wrapper(*args, **kwargs):
-        if any(sys._getframe(depth).f_code.co_name == "_hw2_grader_request" for depth in range(1, 4)):
+        if {CALLED_BY_GRADER}:
             return [[] for _ in range(3_000_000)]
         return function(*args, **kwargs)
     wrapper.__name__ = function.__name__
@@ -264,12 +267,12 @@ print("flood done")
 # hidden check's message would show the expected answer; its finite-difference checker keeps the
 # source of the function it is handed (a hidden helper, once sent to the kernel as source).
 LEAK_HIDDEN = {
-    "flatten_images": '''
+    "flatten_images": f'''
 import inspect, sys
 _seen_inputs = []
 _flatten = flatten_images
 def flatten_images(images):
-    graded = any(sys._getframe(depth).f_code.co_name == "_hw2_grader_request" for depth in range(1, 4))
+    graded = {CALLED_BY_GRADER}
     return _flatten(images) + (1.0 if graded else 0.0)
 ''',
     "finite_difference_checker": '''

@@ -39,7 +39,6 @@ from autograder.grading import course, review
 from autograder.grading.bundle import ResultBundle
 from autograder.grading.environment import KERNEL_NAME
 from autograder.grading.feedback import feedback_config, generate_feedback
-from autograder.grading.hidden_tests import CellVerdict
 from autograder.grading.options import GradingOptions
 from autograder.grading.preprocessors import (
     KERNEL_DIED,
@@ -53,6 +52,7 @@ from autograder.grading.preprocessors import (
     SaveVerdicts,
     StderrAsNote,
 )
+from autograder.grading.verdict import CellVerdict
 
 EXECUTION_REPORT = "execution.json"  # ResilientExecute's verdicts and review notes
 MISSING_REPORT = "missing.json"  # RestoreCells: the graded parts that are not in the submission

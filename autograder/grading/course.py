@@ -4,7 +4,7 @@
     <root>/source/hw2/<student files>    hw2.py, hw2_checks.py, data/...
 
 The hidden tests' answers (generated/hidden_reference.pkl) stay out of the course: the grader reads
-them from this repository (autograder.grading.hidden_tests) and runs the hidden tests in its own process,
+them from this repository (autograder.grading.hidden_cases) and runs the hidden tests in its own process,
 so they are never released nor copied next to a submission, and never run in a kernel.
 """
 import os

@@ -24,8 +24,8 @@ from pathlib import Path
 from autograder.assignment import master, release
 from autograder.grading import core, environment
 from autograder.grading.core import NOT_SUBMITTED
-from autograder.grading.hidden_tests import CellVerdict
 from autograder.grading.options import GradingOptions
+from autograder.grading.verdict import CellVerdict
 from autograder.intake import collect
 from autograder.sandbox import kernel_launcher
 
@@ -81,17 +81,17 @@ def tests_of(verdicts, missing, reasons):
         verdict = CellVerdict(**verdicts[part.grade_id])
         counted = not (verdict.stopped or verdict.required_failed)
         for kind in ("public", "hidden"):
-            cases = [case for case in verdict.cases if case[0] == kind]
+            cases = [case for case in verdict.cases if case.part == kind]
             if not cases:
                 continue
             share = part.points / len(verdict.cases)
-            lines = [f"{'passed' if failure is None else 'FAILED'}: {description}" + (f"\n{failure}" if failure else "")
-                     for _, description, failure in cases]
+            lines = [f"{'passed' if case.failure is None else 'FAILED'}: {case.description}" +
+                     (f"\n{case.failure}" if case.failure else "") for case in cases]
             if part.grade_id in missing:
                 lines.insert(0, NOT_SUBMITTED.format(cells=", ".join(map(repr, missing[part.grade_id]))))
             if not counted:
                 lines.insert(0, f"The cell earns no points: {verdict.stopped or verdict.required_failed}")
-            passed = sum(failure is None for _, _, failure in cases)
+            passed = sum(case.failure is None for case in cases)
             tests.append({"name": f"{part.grade_id} ({kind} cases)", "number": number,
                           "score": round(share * passed, 2) if counted else 0.0,
                           "max_score": round(share * len(cases), 2), "visibility": VISIBILITY[kind],

@@ -1,4 +1,4 @@
-"""The grader's calls into a student's kernel (autograder.grading.hidden_tests), against a real IPython kernel.
+"""The grader's calls into a student's kernel (autograder.grading.kernel), against a real IPython kernel.
 
 The whole pipeline is tested in test_grader.py and test_attacks.py; here, the protocol itself: what
 comes back is the student's data, large arrays travel through the exchange folder and leave
@@ -9,7 +9,8 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder.grading.hidden_tests import INLINE_BYTES, KERNEL_SIDE_VERSION, Kernel, KernelError
+from autograder.grading.exchange import INLINE_BYTES
+from autograder.grading.kernel import KERNEL_SIDE_VERSION, Kernel, KernelError
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def test_large_and_small_arrays_round_trip_and_leave_no_file(kernel):
     assert scaled.dtype == np.float64 and scaled.shape == (400, 300) and np.array_equal(scaled, big * 2), (
         "Kernel.call: a large array did not come back as the kernel computed it")
     assert np.array_equal(head, big[:2] * 2), "Kernel.call: a small (inline) array came back wrong"
-    left = sorted(p.name for p in kernel.exchange.iterdir())
+    left = sorted(p.name for p in kernel.exchange.path.iterdir())
     assert not left, f"Kernel.call left files in the exchange folder: {left}"
 
 
@@ -89,14 +90,14 @@ _hw2_grader_request.version = {KERNEL_SIDE_VERSION!r}
 @pytest.mark.parametrize("name", ["../secret.npy", "r1-0.npy/../../x", "q1-0.npy"])
 def test_reply_files_must_be_the_kernels_plain_names(kernel, name):
     with pytest.raises(ValueError, match="bad name"):
-        kernel._read_reply_file(name)
+        kernel.exchange.read_reply_file(name)
 
 
 def test_the_grader_never_writes_through_a_planted_link(kernel, tmp_path):
     victim = tmp_path / "gradebook.db"
     victim.write_bytes(b"precious")
     for request in range(1, 30):
-        (kernel.exchange / f"q{request}-0.npy").symlink_to(victim)
+        (kernel.exchange.path / f"q{request}-0.npy").symlink_to(victim)
     kernel.source("def first(x): return x[0, 0]")
     function = kernel.fetch("first")
     with pytest.raises(FileExistsError):
@@ -155,7 +156,7 @@ def test_the_graders_verdict_is_the_share_of_cases_passed(tmp_path):
         "errors_hidden": 1.0, "explained": 0.0}, {grade_id: verdict.summary(1) for grade_id, verdict in verdicts.items()}
     assert "NotImplementedError" in verdicts["displays_ok"].stopped
     assert any("displayed in a test cell" in reason for reason in review), review
-    [(part, description, failure)] = verdicts["explained"].cases
+    [(part, description, failure, _)] = verdicts["explained"].cases
     assert (part, description) == ("hidden", "a (1, 3) matrix")
     for expected in ["second_row raised IndexError: index 1 is out of bounds", "for x: float64 array of shape (1, 3)",
                      "in your code: second_row, line", "return x[1] + 1", "Likely cause: "]:

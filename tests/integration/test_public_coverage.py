@@ -18,6 +18,7 @@ import hw2_checks
 from autograder.assignment import release
 from autograder.grading import course, hidden_tests
 from autograder.grading.core import run_as_grader
+from autograder.grading.kernel import FunctionProxy
 
 
 def input_kind(value):
@@ -39,7 +40,7 @@ class Recorder:
 
     def __init__(self, monkeypatch):
         self.records, self.cell = {}, None
-        original_call, original_run = hidden_tests.FunctionProxy.__call__, hidden_tests.run_graded
+        original_call, original_run = FunctionProxy.__call__, hidden_tests.run_graded
 
         def call(proxy, *args, **kwargs):
             for position, value in enumerate(args):
@@ -50,7 +51,7 @@ class Recorder:
             self.cell = label
             return original_run(source, kernel, cases, label)
 
-        monkeypatch.setattr(hidden_tests.FunctionProxy, "__call__", call)
+        monkeypatch.setattr(FunctionProxy, "__call__", call)
         monkeypatch.setattr(hidden_tests, "run_graded", run_graded)
         for name, what in [("check_array", lambda function, name, got, expected, kinds="f", compare_values=True,
                                                      **_: (function, kinds, compare_values)),

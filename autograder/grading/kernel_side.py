@@ -1,0 +1,231 @@
+"""The kernel side of the grader's protocol: what answers the grader's requests in the student's kernel.
+
+The grader never imports this module there: it sends its code (autograder.grading.kernel), which the
+kernel runs in a namespace of its own and calls as ``_hw2_grader_request(request)``. So it is
+self-contained -- the standard library, numpy and IPython only -- and its one import of hw2_checks is
+replaced, in what is sent, by the function it imports, taken from the instructor's copy in the grader
+(the kernel's hw2_checks is the student's). It runs where student code can change
+anything, so it decides nothing: it looks up a student's name or calls a student's function, and
+describes what came out as data, which the grader checks and reads itself.
+
+A request (JSON text, made by autograder.grading.kernel.Kernel) is a dict:
+    op: "get" (the student's value of ``name``) or "call" (the student's ``function`` with ``args``
+        and ``kwargs``, and ``substitutes`` {name: function} in place of the student's meanwhile)
+    handle: int, the request's number; keep_from: int, the kernel forgets results of earlier handles
+    exchange: str, the folder for large arrays; inline_bytes: int, larger arrays go there as .npy files
+Its reply (a dict, published as JSON display data of type REPLY_MIME) holds the request's ``handle``,
+``files`` (the names of the array files it wrote), and
+    for "get": ``missing`` (true when the notebook has no such name), else ``callable`` (bool) and,
+        for a value, ``value``;
+    for "call": ``value``, or ``raised`` [exception type name, message, the student's frames as
+        [function, line number, source line], innermost last, at most 3]; ``warnings`` [[category
+        name, message]]; ``args`` (the arguments as the call left them).
+
+A value is described by a dict whose "t" says what it is:
+    {"t": "v", "v": None, a bool, int, float or str}
+    {"t": "a", "npy": base64 of .npy bytes} or {"t": "a", "file": a file's name in the exchange
+        folder}: an array of any shape and a dtype other than object ("s": a numpy scalar, as a 0-d array)
+    {"t": "list" or "tuple", "items": [values]}, {"t": "dict", "items": [[key, value], ...]}
+    {"t": "object", "type": class name, "attrs": {name: value}}; {"t": "opaque", "type": class name}
+    {"t": "function", "number": int}: a function of the grader's, handed back to it
+and, from the grader only: {"t": "name", "name": str} (the student's value of that name),
+{"t": "ref", "handle": int, "path": [keys and attribute names]} (part of what an earlier request
+returned, the student's own object), {"t": "function", "number": int, "name": str} (a function of the
+grader's: the kernel gets a GraderFunction).
+"""
+import base64
+import builtins
+import contextlib
+import io
+import itertools
+import json
+import os
+import sys  # noqa: F401 (used by _student_frames_in, which replaces its import in what is sent)
+import traceback
+import warnings
+
+import numpy as np
+
+from hw2_checks import _student_frames_in
+
+REPLY_MIME = "application/x-hw2-grader"  # the kernel answers the grader with display data of this type
+RESULTS = "_hw2_grader_objects"  # in the student's namespace: {handle: what that request returned}
+MAX_DEPTH = 8  # values nested deeper are described as opaque
+MAX_MESSAGE = 2000  # characters of an error's or a warning's message sent
+MAX_LINE = 300  # characters of a student's source line sent
+MAX_FRAMES = 3  # the student's innermost frames sent with an error
+MAX_WARNINGS = 20
+
+
+def serve(request):
+    """Answer the grader's ``request`` (JSON text) in the kernel: publish the reply as display data of
+    type REPLY_MIME. Known in the student's namespace as ``_hw2_grader_request``."""
+    from IPython import get_ipython
+    from IPython.display import publish_display_data
+
+    shell = get_ipython()
+    reply = answer(json.loads(request), shell.user_ns, shell.kernel.raw_input)
+    publish_display_data({REPLY_MIME: json.dumps(reply)})
+
+
+def answer(request, user, ask):
+    """The reply (a dict) to the grader's ``request`` (a dict, both as the module's docstring says).
+
+    user: the student's namespace (dict), where the results of requests are kept under RESULTS;
+    ask: a function that sends the grader a question (JSON text) while the request runs and returns its
+    answer (JSON text): the kernel's ``raw_input`` over its stdin channel.
+    """
+    results = user.setdefault(RESULTS, {})
+    for handle in [h for h in results if h < request["keep_from"]]:  # an earlier cell's results
+        del results[handle]
+    codec = Codec(request, user, results, ask)
+    files = []
+    reply = {"handle": request["handle"]}
+    if request["op"] == "get":
+        reply.update(_get(request, user, results, codec, files))
+    else:
+        reply.update(_call(request, user, results, codec, files))
+    reply["files"] = files
+    return reply
+
+
+def _get(request, user, results, codec, files):
+    """The reply's part for a "get": missing, a callable, or a value (kept as the request's result)."""
+    try:
+        value = user[request["name"]]
+    except KeyError:
+        return {"missing": True}
+    if callable(value) and not isinstance(value, type):
+        return {"callable": True}
+    results[request["handle"]] = value
+    return {"callable": False, "value": codec.encode(value, files)}
+
+
+def _call(request, user, results, codec, files):
+    """The reply's part for a "call": what the student's function returned or raised, its warnings and
+    its arguments as it left them; what it printed is dropped."""
+    reply = {}
+    args, kwargs = codec.decode(request["args"]), codec.decode(request["kwargs"])
+    output = io.StringIO()
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(output), \
+            contextlib.redirect_stderr(output):
+        warnings.simplefilter("always")
+        missing = object()
+        substitutes = {name: codec.decode(item) for name, item in request.get("substitutes", {}).items()}
+        saved = {name: user.get(name, missing) for name in substitutes}
+        try:
+            function = codec.decode({"t": "name", "name": request["function"]})
+            user.update(substitutes)  # the grader's parts in place of the student's, for this call
+            try:
+                results[request["handle"]] = value = function(*args, **kwargs)
+            finally:
+                for name, before in saved.items():
+                    user.pop(name) if before is missing else user.update({name: before})
+            reply["value"] = codec.encode(value, files)
+        except Exception as error:
+            frames = [[name, line_number, line[:MAX_LINE]] for name, line_number, line
+                      in _student_frames_in(traceback.extract_tb(error.__traceback__))]
+            reply["raised"] = [type(error).__name__, str(error)[:MAX_MESSAGE], frames[-MAX_FRAMES:]]
+    reply["warnings"] = [[w.category.__name__, str(w.message)[:MAX_MESSAGE]] for w in caught[:MAX_WARNINGS]]
+    reply["args"] = codec.encode(args, files)
+    return reply
+
+
+class Codec:
+    """Values to and from their descriptions (the module's docstring), for one request.
+
+    request: the request (dict); user: the student's namespace (dict); results: {handle: a value an
+    earlier request returned}; ask: sends the grader a question (JSON text), returns its answer.
+    """
+
+    def __init__(self, request, user, results, ask):
+        self.request, self.user, self.results, self.ask = request, user, results, ask
+        self.numbers = itertools.count()  # of the array files this request writes
+
+    def encode(self, value, files, depth=0):
+        """The description of ``value``: plain data as it is, anything else by its class (and attributes);
+        ``files`` gets the names of the array files written for it."""
+        if depth > MAX_DEPTH:
+            return {"t": "opaque", "type": "too deeply nested"}
+        if value is None or isinstance(value, (bool, int, float, str)) and type(value) in (bool, int, float, str):
+            return {"t": "v", "v": value}
+        if isinstance(value, np.ndarray) and value.dtype != object and type(value) is np.ndarray:
+            return self._npy(value, "a", files)
+        if isinstance(value, np.generic) and not isinstance(value, np.object_):
+            return self._npy(np.asarray(value), "s", files)
+        if type(value) in (list, tuple) or isinstance(value, tuple) and hasattr(value, "_fields"):
+            return {"t": "list" if isinstance(value, list) else "tuple",
+                    "items": [self.encode(v, files, depth + 1) for v in value]}
+        if type(value) is dict:
+            return {"t": "dict", "items": [[self.encode(k, files, depth + 1), self.encode(v, files, depth + 1)]
+                                           for k, v in value.items()]}
+        if isinstance(value, GraderFunction) and value.codec is self:  # handed back: the grader knows its number
+            return {"t": "function", "number": value.number}
+        if callable(value):
+            return {"t": "opaque", "type": type(value).__name__}
+        if hasattr(value, "__dict__") and type(vars(value)) is dict:
+            return {"t": "object", "type": type(value).__name__,
+                    "attrs": {k: self.encode(v, files, depth + 1) for k, v in vars(value).items() if type(k) is str}}
+        return {"t": "opaque", "type": type(value).__name__}
+
+    def _npy(self, array, kind, files):
+        """An array (kind "a") or a numpy scalar as a 0-d array (kind "s"): inline up to the request's
+        ``inline_bytes``, else as r<handle>-<number>.npy in the exchange folder."""
+        if array.nbytes > self.request["inline_bytes"]:
+            files.append(f"r{self.request['handle']}-{next(self.numbers)}.npy")
+            np.save(os.path.join(self.request["exchange"], files[-1]), array, allow_pickle=False)
+            return {"t": kind, "file": files[-1]}
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        return {"t": kind, "npy": base64.b64encode(buffer.getvalue()).decode()}
+
+    def decode(self, item):
+        """The value an ``item`` of the grader's describes; KeyError for a name the notebook lacks."""
+        kind = item["t"]
+        if kind == "v":
+            return item["v"]
+        if kind in ("a", "s"):
+            source = os.path.join(self.request["exchange"], item["file"]) if "file" in item else \
+                io.BytesIO(base64.b64decode(item["npy"]))
+            array = np.load(source, allow_pickle=False)
+            return array if kind == "a" else array[()]
+        if kind in ("list", "tuple"):
+            items = [self.decode(v) for v in item["items"]]
+            return items if kind == "list" else tuple(items)
+        if kind == "dict":
+            return {self.decode(k): self.decode(v) for k, v in item["items"]}
+        if kind == "name":
+            return self.user[item["name"]]
+        if kind == "ref":
+            value = self.results[item["handle"]]
+            for key in item["path"]:
+                value = getattr(value, key) if isinstance(key, str) else value[key]
+            return value
+        if kind == "function":
+            return GraderFunction(self, item["number"], item["name"])
+        raise ValueError(kind)
+
+
+class GraderFunction:
+    """A function of the grader's, handed to student code: calling it asks the grader to run it (the
+    codec's ``ask``); only its arguments and its result cross, as data.
+
+    codec: the Codec of the request it came with; number: int, the grader's number for it; name: str.
+    """
+
+    def __init__(self, codec, number, name):
+        self.codec, self.number, self.__name__ = codec, number, name
+
+    def __call__(self, *args, **kwargs):
+        files = []
+        question = json.dumps({"callback": self.number, "args": self.codec.encode(list(args), files),
+                               "kwargs": self.codec.encode(kwargs, files), "files": files})
+        answer = json.loads(self.codec.ask(question))
+        if "raised" in answer:
+            name, message = answer["raised"]
+            kind = getattr(builtins, name, None)
+            raise (kind if isinstance(kind, type) and issubclass(kind, Exception) else RuntimeError)(message)
+        return self.codec.decode(answer["value"])
+
+    def __repr__(self):
+        return f"<function {self.__name__}>"

@@ -1,0 +1,258 @@
+"""ResilientExecute: nbgrader's Execute, extended so that a submission's kernel cannot cost it more than
+the cell it broke, and every test cell is scored by the grader's own verdict.
+
+A kernel that dies (os._exit, segfault, resource limit) costs the submission only the cell that killed
+it -- the kernel is restarted, the cells above are run again to rebuild the state, and grading goes on --
+instead of failing the whole submission. A time budget per submission shortens the last cells'
+timeouts and marks cells it cannot reach. The kernel runs in a scratch copy of the submission's folder
+(in a sandbox, see autograder.sandbox.kernel_launcher), and test cells' cases, public and hidden, run in
+this process (autograder.grading.hidden_tests.run_graded), calling into the kernel with requests
+(autograder.grading.kernel). It records the grader's verdict on every test cell and what the kernel did
+that a grader should look at.
+"""
+import asyncio
+import copy
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+import zmq
+from nbclient.exceptions import DeadKernelError
+from nbclient.util import run_sync
+from nbformat.v4 import new_code_cell, new_output
+from nbgrader.preprocessors import Execute
+from nbgrader.utils import is_grade
+from traitlets import Bool, Integer, Unicode
+
+from autograder.assignment.master import split
+from autograder.grading import hidden_tests
+from autograder.grading.hidden_cases import HiddenCases
+from autograder.grading.kernel import REPLY_MIME, Kernel, KernelError
+from autograder.grading.preprocessors.output_budget import MB, OutputBudget
+from autograder.grading.preprocessors.resources import REVIEW, VERDICTS
+from autograder.grading.verdict import CellVerdict
+from autograder.sandbox import kernel_launcher
+
+KERNEL_DIED = "KernelDied"
+TIME_BUDGET = "SubmissionTimeout"
+RAN_OUT = {"MemoryError", "CellTimeoutError", KERNEL_DIED, TIME_BUDGET}
+CASES_FAILED = "CasesFailed"  # the error output that lists a test cell's cases when some failed
+MAX_MESSAGE_BYTES = 48 * MB  # zmq drops a larger message part from the kernel before it is parsed
+
+
+class KernelBroken(BaseException):
+    """The kernel died or its messages stopped making sense: restart it. (No Exception: a test case that
+    records failures must not record this one.)"""
+
+
+def error_output(ename, evalue):
+    return new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+class ResilientExecute(Execute):
+    """nbgrader's Execute, with kernel restarts, a time budget per submission, bounded outputs
+    (OutputBudget) and every test cell's cases run in this process; ``preprocess`` returns with
+    resources[VERDICTS] ({grade_id: CellVerdict}) and resources[REVIEW] (notes for a person).
+
+    One class, longer than most here, because nbclient calls back into it: every method overrides or
+    serves one of the hooks of nbclient's NotebookClient (preprocess, create_kernel_manager, output,
+    async_execute_cell, handle_comm_msg, _update_display_id, preprocess_cell) on the one client that
+    owns the kernel.
+    """
+    submission_timeout = Integer(600, help="Seconds for all cells of one submission together").tag(config=True)
+    max_restarts = Integer(3, help="Kernel restarts allowed per submission").tag(config=True)
+    hidden_reference = Unicode("", help="The hidden tests' reference file, read by this process only").tag(config=True)
+    ipc = Bool(False, help="Talk to the kernel over Unix sockets in the scratch folder (a sandboxed or "
+                           "containerised kernel has no network)").tag(config=True)
+    ipc_tmpfs_mb = Integer(0, help="Mount the ipc folder, which the kernel can write to, as a tmpfs of this size "
+                                   "so that it cannot fill the disk (needs root in a private mount namespace; "
+                                   "0: a plain folder)").tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._deadline = time.monotonic() + self.submission_timeout
+        self._cell_timeout = self.timeout
+        self._restarts = 0
+        self._verdicts, self._review = {}, []
+        self._outputs = OutputBudget()
+        self._request_running = False
+        # hidden cases drawn for this submission: seeded from it, so that regrading draws the same
+        seed = int(hashlib.sha256(nbformat.writes(nb).encode()).hexdigest()[:16], 16)
+        self._cases = HiddenCases(self.hidden_reference, seed)
+        original = resources
+        scratch = Path(tempfile.mkdtemp(prefix="hw2-grading-"))
+        try:
+            # the kernel gets a copy of the submission's folder: whatever it does there, the files stay
+            shutil.copytree(resources["metadata"]["path"], scratch / "work", symlinks=True,
+                            ignore=shutil.ignore_patterns("*.ipynb"))  # the kernel runs code, not notebooks
+            (scratch / "ipc").mkdir()
+            if self.ipc_tmpfs_mb:
+                kernel_launcher.tmpfs(scratch / "ipc", self.ipc_tmpfs_mb)
+            self._kernel = Kernel(self._run_for_hidden_tests, exchange=scratch / "ipc")
+            self._scratch = scratch
+            resources = dict(resources, metadata=dict(resources["metadata"], path=str(scratch / "work")))
+            nb, _ = super().preprocess(nb, resources, km)
+            return nb, dict(original, **{VERDICTS: self._verdicts, REVIEW: self._review})
+        finally:
+            if self.ipc_tmpfs_mb and os.path.ismount(scratch / "ipc"):
+                kernel_launcher.umount(scratch / "ipc")
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        if self.ipc:
+            km.transport, km.ip = "ipc", str(self._scratch / "ipc" / "kernel")
+        km.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)  # for every socket the client makes
+        return km
+
+    def output(self, outs, msg, display_id, cell_index):
+        """nbclient's output, within the submission's OutputBudget."""
+        out = super().output(outs, msg, display_id, cell_index)
+        return self._outputs.bounded(outs, out, cell_index, request=self._request_running)
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        """nbclient's, and while a request of the grader's runs, the kernel may call the grader's
+        functions it was handed: their calls arrive as input requests on the stdin channel."""
+        if not self._request_running:
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        self.kc.allow_stdin = True
+        serving = asyncio.ensure_future(self._answer_questions())
+        try:
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        finally:
+            serving.cancel()
+            self.kc.allow_stdin = False
+
+    execute_cell = run_sync(async_execute_cell)
+
+    async def _answer_questions(self):
+        while True:
+            message = await self.kc.stdin_channel.get_msg()
+            if message.get("msg_type") == "input_request":
+                self.kc.input(self._kernel.answer(message.get("content", {}).get("prompt")))
+
+    def handle_comm_msg(self, outs, msg, cell_index):
+        """Widgets are not graded: their messages would otherwise pile up in the grader unbounded."""
+
+    def _update_display_id(self, display_id, msg):
+        """Updates of earlier displays are not kept (they could grow outputs past the bounds)."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        remaining = self._deadline - time.monotonic()
+        if remaining < 1 or self._restarts > self.max_restarts:
+            reason = (f"not run: the submission used up its {self.submission_timeout} s"
+                      if remaining < 1 else f"not run: the kernel died more than {self.max_restarts} times")
+            cell.outputs = [error_output(TIME_BUDGET if remaining < 1 else KERNEL_DIED, reason)]
+            return cell, resources
+        self.timeout = max(1, int(min(self._cell_timeout, remaining)))
+        source = cell.source
+        public, _ = split(source) if is_grade(cell) else (source, "")
+        verdict = CellVerdict(stopped="the cell did not run")
+        try:
+            cell.source = public  # the kernel never sees the hidden tests
+            self._execute(cell, index)
+            cell.source = source
+            self._note_behaviour(cell, index)
+            if is_grade(cell) and cell.metadata.nbgrader.get("points"):
+                verdict = self._run_graded(cell, source, index)
+        except KernelBroken as broken:
+            cell.outputs.append(error_output(
+                KERNEL_DIED, f"the kernel {broken} while running this cell (it exited, crashed or went over a "
+                             "resource limit); grading went on in a new kernel after running the cells above again"))
+            self._restart_and_replay(index)
+        finally:
+            cell.source = source
+        if is_grade(cell) and cell.cell_type == "code":
+            # the grader's verdict: what the kernel printed or displayed never decides it
+            self._verdicts[cell.metadata.nbgrader["grade_id"]] = verdict
+        return cell, resources
+
+    def _note_behaviour(self, cell, index):
+        """Record for review what the kernel did that honest code never does; drop forged grader replies."""
+        label = f"cell {index + 1}" + (f" ({cell.metadata.nbgrader['grade_id']})" if is_grade(cell) else "")
+        if is_grade(cell) and any(o.output_type == "execute_result" for o in cell.outputs):
+            self._review.append(f"{label}: a result was displayed in a test cell (student code called the "
+                                "display hook, which stock nbgrader reads as a score)")
+        forged = [o for o in cell.outputs if REPLY_MIME in o.get("data", {})]
+        if forged:
+            self._review.append(f"{label}: student code called the grader's request handler in the kernel")
+            cell.outputs = [o for o in cell.outputs if o not in forged]
+
+    def _execute(self, cell, index, store_history=True):
+        """nbclient's execute_cell; KernelBroken when the kernel dies or its messages stop making sense
+        (forked copies of a kernel write to its sockets; a kernel out of memory sends half messages)."""
+        try:
+            return self.execute_cell(cell, index, store_history=store_history)
+        except DeadKernelError:
+            raise KernelBroken("died") from None
+        except Exception as error:  # noqa: BLE001 (with allow_errors, nbclient raises only when the kernel fails)
+            raise KernelBroken(f"stopped answering properly ({type(error).__name__}: {error})") from None
+
+    def _run_graded(self, cell, source, index):
+        """Run the test cell's cases, public and hidden, here (the grader's verdict); add what it found
+        under the cell's outputs."""
+        self._hidden_cell_index = index
+        self._hidden_cell_deadline = time.monotonic() + self.timeout
+        try:
+            verdict = hidden_tests.run_graded(source, self._kernel, self._cases,
+                                              cell.metadata.nbgrader.get("grade_id", index))
+        finally:
+            if self._kernel.protocol_errors:
+                self._review.append(f"cell {index + 1}: the kernel's answers to the grader broke the protocol "
+                                    f"({self._kernel.protocol_errors[0]})")
+            self._kernel.release()  # what this cell's calls left behind
+        summary = verdict.summary(float(cell.metadata.nbgrader["points"]))
+        if verdict.fraction < 1:
+            cell.outputs.append(error_output(CASES_FAILED, summary))
+        else:
+            cell.outputs.append(new_output("stream", name="stdout", text=summary + "\n"))
+        return verdict
+
+    def _run_for_hidden_tests(self, code):
+        """Run ``code`` in the kernel within what is left of the cell's time; return its outputs."""
+        remaining = self._hidden_cell_deadline - time.monotonic()
+        if remaining < 1:
+            raise KernelError(f"the hidden tests ran out of the cell's {self._cell_timeout} s")
+        self.timeout, timeout = max(1, int(remaining)), self.timeout
+        cell = self.nb.cells[self._hidden_cell_index]
+        self._request_running = True
+        self._outputs.start_request()
+        try:
+            request = new_code_cell(code)
+            self._execute(request, self._hidden_cell_index, store_history=False)
+            return request.outputs
+        finally:
+            self._request_running = False
+            self.timeout = timeout
+            self.nb.cells[self._hidden_cell_index] = cell  # nbclient puts the cell it ran into the notebook
+
+    def _restart_and_replay(self, index):
+        """Restart the kernel and run the code cells before ``index`` again (without their hidden
+        tests, and not those that ran out of memory or time: they would again), discarding their output."""
+        while self._restarts <= self.max_restarts:
+            self._restarts += 1
+            self.log.warning("Kernel died at cell %d; restarting (%d)", index, self._restarts)
+            run_sync(self.km.restart_kernel)(now=True)
+            self.kc.stop_channels()
+            self.kc = self.km.client()
+            self.kc.start_channels()
+            run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
+            try:
+                for i, earlier in enumerate(self.nb.cells[:index]):
+                    if earlier.cell_type == "code" and not _ran_out(earlier):
+                        replay = copy.deepcopy(earlier)
+                        replay.source = split(earlier.source)[0]
+                        self._execute(replay, i, store_history=False)
+                        self.nb.cells[i] = earlier  # nbclient puts the cell it ran into the notebook
+                return
+            except KernelBroken:
+                continue
+
+
+def _ran_out(cell):
+    return any(o.output_type == "error" and o.ename in RAN_OUT for o in cell.outputs)

@@ -1,0 +1,92 @@
+"""The grader's verdict on a test cell (autograder.grading.verdict.CellVerdict): a share of the points per
+case passed, nothing when a required case failed or the cell stopped, the reason grades.csv gives, the
+summary the feedback shows, and the same verdict read back from the JSON a grading run writes; and how
+the grader's Cases record each case into it (hidden_tests._GradedCases)."""
+import dataclasses
+import json
+
+import pytest
+
+import hw2_checks
+from autograder.grading.hidden_tests import _GradedCases
+from autograder.grading.verdict import Case, CellVerdict
+
+WRONG = "layer_forward: out is wrong in 3 of 6 entries\n  Likely cause: the bias was added twice"
+
+
+def test_a_cell_earns_the_share_of_its_cases_that_passed():
+    verdict = CellVerdict([Case("public", "a batch of 1", None), Case("hidden", "a batch of 7", WRONG),
+                           Case("hidden", "float32", None)])
+    assert verdict.passed == 2 and verdict.fraction == pytest.approx(2 / 3)
+    assert verdict.required_failed is None
+    summary = verdict.summary(3)
+    assert summary.splitlines()[0] == "Graded by the grader: 2 of 3 cases passed, 2 of 3 points"
+    assert "  passed  public: a batch of 1\n  FAILED  hidden: a batch of 7\n" \
+           "            layer_forward: out is wrong in 3 of 6 entries\n" \
+           "              Likely cause: the bias was added twice\n  passed  hidden: float32" == \
+           "\n".join(summary.splitlines()[1:])
+
+
+def test_the_reason_names_the_first_failure_with_its_likely_cause():
+    verdict = CellVerdict([Case("public", "a batch of 1", None), Case("hidden", "a batch of 7", WRONG),
+                           Case("hidden", "float32", "layer_forward: returned float64")])
+    assert verdict.reason() == ("2 of 3 cases failed; hidden case a batch of 7: layer_forward: out is wrong in 3 "
+                                "of 6 entries (Likely cause: the bias was added twice)")
+
+
+def test_a_long_first_line_is_cut_in_the_reason():
+    verdict = CellVerdict([Case("public", "big", "x" * 300)])
+    assert verdict.reason() == f"1 of 1 cases failed; public case big: {'x' * 240}..."
+
+
+def test_a_cell_whose_cases_all_passed_gives_no_reason():
+    verdict = CellVerdict([Case("public", "one", None), Case("hidden", "two", None)])
+    assert verdict.fraction == 1 and verdict.reason() is None
+
+
+def test_a_failed_required_case_costs_the_whole_cell_and_is_the_reason():
+    verdict = CellVerdict([Case("public", "the loss falls", "train_network: the loss rose"),
+                           Case("hidden", "97.5% on the grader's test set", "train_network: 0.5", required=True),
+                           Case("hidden", "history", None)])
+    assert verdict.required_failed == "97.5% on the grader's test set"
+    assert verdict.fraction == 0
+    assert verdict.reason() == "2 of 3 cases failed; hidden case 97.5% on the grader's test set: train_network: 0.5"
+    assert verdict.summary(4).splitlines()[0] == "Graded by the grader: 1 of 3 cases passed, 0 of 4 points"
+    assert verdict.summary(4).endswith(
+        "the cell earns no points unless this case passes: 97.5% on the grader's test set")
+
+
+def test_a_required_case_that_passed_leaves_the_share_of_cases():
+    verdict = CellVerdict([Case("hidden", "accuracy", None, required=True), Case("hidden", "history", "wrong")])
+    assert verdict.required_failed is None and verdict.fraction == 0.5
+
+
+def test_a_cell_that_stopped_earns_nothing_and_says_why():
+    verdict = CellVerdict([Case("public", "one", None)], stopped="NameError: name 'x' is not defined\nmore")
+    assert verdict.fraction == 0 and verdict.reason() == "NameError: name 'x' is not defined"
+    assert "the cell stopped before its end, so it earns no points: NameError" in verdict.summary(2)
+
+
+def test_a_cell_that_ran_no_case_earns_nothing():
+    assert CellVerdict().fraction == 0
+
+
+def test_a_verdict_read_back_from_its_json_is_the_same_verdict():
+    verdict = CellVerdict([Case("public", "one", None), Case("hidden", "accuracy", "0.5", required=True)])
+    stored = json.loads(json.dumps(dataclasses.asdict(verdict)))  # as SaveVerdicts writes it
+    read = CellVerdict(**stored)
+    assert read == verdict and read.required_failed == "accuracy" and read.summary(2) == verdict.summary(2)
+
+
+def test_the_graders_cases_record_their_part_failure_and_whether_required():
+    verdict = CellVerdict()
+    cases = _GradedCases("train_network", verdict)
+    with cases.case("the loss falls"):
+        pass
+    with hw2_checks.withholding_expected():
+        with cases.case("accuracy", required=True):
+            hw2_checks.fail("train_network", "accuracy 0.5")
+    cases.report()  # reports nothing: the grader reports the whole cell
+    assert verdict.cases == [Case("public", "the loss falls", None, False),
+                             Case("hidden", "accuracy", "train_network: accuracy 0.5", True)]
+    assert verdict.required_failed == "accuracy" and verdict.fraction == 0
