@@ -89,17 +89,25 @@ def _format_problem(raw):
     if type(major) is not int or type(minor) is not int:
         return (f"the file does not say which notebook format it is in (nbformat {_short.repr(major)}, "
                 f"nbformat_minor {_short.repr(minor)}: two whole numbers expected); {FRESH_COPY}")
-    if major != FORMAT:
+    if major != FORMAT or minor < 0:
         return (f"the notebook is in format {major}.{minor}, the assignment in format {FORMAT}: open it in a current "
                 f"Jupyter and save it, or {FRESH_COPY}")
     cells = raw.get("cells")
-    if minor >= 5 and isinstance(cells, list):  # nbformat gives a cell without an id one when it reads it
-        raw = dict(raw, cells=[dict(cell, id=PLACEHOLDER_ID) if isinstance(cell, dict) and "id" not in cell else cell
-                               for cell in cells])
-    error = next(validator.iter_validate(raw, relax_add_props=True), None)
+    if isinstance(cells, list):
+        for number, cell in enumerate(cells, 1):  # nbformat's messages add "_cell" to a cell type
+            if isinstance(cell, dict) and not isinstance(cell.get("cell_type", ""), str):
+                return (f"the notebook does not follow the Jupyter notebook format: cell {number}, 'cell_type': "
+                        f"{_found(cell['cell_type'])} where a string is expected; {FRESH_COPY}")
+        if minor >= 5:  # nbformat gives a cell without an id one when it reads it
+            raw = dict(raw, cells=[dict(cell, id=PLACEHOLDER_ID) if isinstance(cell, dict) and "id" not in cell
+                                   else cell for cell in cells])
+    try:
+        error = next(validator.iter_validate(raw, relax_add_props=True), None)
+    except Exception as failure:  # noqa: BLE001 -- third-party code on a student's file: an error row, never a crash
+        return (f"the notebook could not be checked against the Jupyter notebook format ({type(failure).__name__}); "
+                f"{FRESH_COPY}")
     if error is None:
         return ""
-    error = validator.better_validation_error(error, major, minor)
     return f"the notebook does not follow the Jupyter notebook format: {_schema_message(error)}; {FRESH_COPY}"
 
 
@@ -107,12 +115,17 @@ def _schema_message(error):
     where = _where(tuple(error.absolute_path))
     if error.validator == "required":
         return f"{where}: {error.message}"
-    found = f"{_short.repr(error.instance)} ({JSON_TYPES.get(type(error.instance), 'a value')})"
-    return f"{where}: {found} where {_expected(error.schema)} is expected"
+    return f"{where}: {_found(error.instance)} where {_expected(error.schema)} is expected"
+
+
+def _found(value):
+    return f"{_short.repr(value)} ({JSON_TYPES.get(type(value), 'a value')})"
 
 
 def _expected(schema):
     """What a JSON schema (a dict) accepts, in words."""
+    if not isinstance(schema, dict):
+        return "another value"
     if "enum" in schema:
         return "one of " + ", ".join(map(repr, schema["enum"]))
     if "type" in schema:
@@ -156,7 +169,7 @@ def _nbgrader_problem(cells):
         if not isinstance(nbgrader, dict):
             return f"cell {number}: its nbgrader metadata is not a dictionary; {FRESH_COPY}"
         if "grade_id" in nbgrader and not isinstance(nbgrader["grade_id"], str):
-            return (f"cell {number}: its nbgrader grade id is {JSON_TYPES.get(type(nbgrader['grade_id']))}, not text; "
+            return (f"cell {number}: its nbgrader grade id is {JSON_TYPES[type(nbgrader['grade_id'])]}, not text; "
                     f"{FRESH_COPY}")
         if "grade_id" not in nbgrader and any(nbgrader.get(mark) for mark in MARKS):
             return f"cell {number}: its nbgrader metadata marks it as graded or locked but has no grade id; {FRESH_COPY}"
