@@ -15,11 +15,13 @@ take for granted of a submission whose ``problem`` is empty:
 - at least one cell, at most MAX_CELLS;
 - every cell's nbgrader metadata, where there is some, a dictionary; its grade id, where there is one,
   a string; a cell it marks graded, a solution or locked has a grade id (nbgrader's DeduplicateIds
-  reads that id).
+  reads that id);
+- the cells nbgrader keeps as the release's (_kept_release_cells) at nbgrader's schema version 3, with a
+  cell type nbgrader knows where they name one (nbgrader's CheckCellMetadata refuses the notebook else).
 
 Everything else in nbgrader metadata is left to the grading pipeline, which repairs it today: unknown keys
 (a ``score`` written in) are dropped by CleanMetadata, edited flags and points are put back by RestoreCells
-and noted by the review, unknown grade ids make ordinary cells. Messages say what is wrong where (cell
+and noted by the review, unknown grade ids and duplicated cells become ordinary cells. Messages say what is wrong where (cell
 numbers count from 1, as Jupyter shows them) and what the student can do about it.
 """
 import reprlib
@@ -27,11 +29,16 @@ import reprlib
 import nbformat
 from nbformat import validator
 
+from autograder.assignment import master
+
 FORMAT = 4
+NBGRADER_SCHEMA = 3  # nbgrader 0.9's cell metadata schema
 MAX_DEPTH = 100  # nesting of lists and objects: a notebook's deepest (widget state, plot JSON) is about 10
 MAX_CELLS = 2000  # the assignment has under 100
 MAX_PATH_WORDS = 6  # a place in a message: "cell 4, 'metadata', 'widgets', ..."
 MARKS = ("grade", "solution", "locked")  # nbgrader flags that make a cell need a grade id
+KINDS = {"cells": ("cell_type", ("code", "markdown", "raw"), "{}_cell"),  # in nbformat's schema: key, kinds, definition
+         "outputs": ("output_type", ("execute_result", "display_data", "stream", "error"), "{}")}
 FRESH_COPY = "download a fresh copy of the assignment and paste your answers in"
 PLACEHOLDER_ID = "cell-id-added-when-read"  # a cell without an id, for the validator only (nbformat adds one)
 JSON_TYPES = {dict: "an object", list: "a list", str: "text", bool: "true or false", int: "a whole number",
@@ -108,14 +115,27 @@ def _format_problem(raw):
                 f"{FRESH_COPY}")
     if error is None:
         return ""
-    return f"the notebook does not follow the Jupyter notebook format: {_schema_message(error)}; {FRESH_COPY}"
+    return f"the notebook does not follow the Jupyter notebook format: {_schema_message(error, minor)}; {FRESH_COPY}"
 
 
-def _schema_message(error):
-    where = _where(tuple(error.absolute_path))
+def _schema_message(error, minor, within=()):
+    """What nbformat's validator found, where (``within``: the path of what was validated)."""
+    path = (*within, *error.absolute_path)
+    # a cell or an output that is none of its kinds (nbformat narrows that to its kind without relax_add_props,
+    # to an error about an extra key at times): narrowed here, relaxed
+    if error.validator in ("oneOf", "additionalProperties") and len(path) > 1 and path[-2] in KINDS \
+            and isinstance(error.instance, dict):
+        key, kinds, definition = KINDS[path[-2]]
+        kind = error.instance.get(key)
+        if kind not in kinds:
+            return f"{_where(path)}: its {key} {_short.repr(kind)} is none of {', '.join(kinds)}"
+        error = next(validator.iter_validate(error.instance, ref=definition.format(kind), version=FORMAT,
+                                             version_minor=minor, relax_add_props=True), error)
+        if error.absolute_path:
+            return _schema_message(error, minor, path)
     if error.validator == "required":
-        return f"{where}: {error.message}"
-    return f"{where}: {_found(error.instance)} where {_expected(error.schema)} is expected"
+        return f"{_where(path)}: {error.message}"
+    return f"{_where(path)}: {_found(error.instance)} where {_expected(error.schema)} is expected"
 
 
 def _found(value):
@@ -173,4 +193,30 @@ def _nbgrader_problem(cells):
                     f"{FRESH_COPY}")
         if "grade_id" not in nbgrader and any(nbgrader.get(mark) for mark in MARKS):
             return f"cell {number}: its nbgrader metadata marks it as graded or locked but has no grade id; {FRESH_COPY}"
+    for number, nbgrader in _kept_release_cells(cells):
+        version, cell_type = nbgrader.get("schema_version"), nbgrader.get("cell_type", "code")
+        if type(version) is not int or version != NBGRADER_SCHEMA:
+            return (f"cell {number} ({nbgrader['grade_id']}): its nbgrader schema version is {_found(version)}, not "
+                    f"{NBGRADER_SCHEMA}; {FRESH_COPY}")
+        if cell_type not in KINDS["cells"][1]:
+            return (f"cell {number} ({nbgrader['grade_id']}): its nbgrader cell type is {_found(cell_type)}, none of "
+                    f"{', '.join(KINDS['cells'][1])}; {FRESH_COPY}")
     return ""
+
+
+def _kept_release_cells(cells):
+    """[(cell number, nbgrader metadata)] of the cells nbgrader keeps as the release's and checks against its
+    schema (nbgrader 0.9's DeduplicateIds, RestoreCells, CheckCellMetadata): a grade id of the release, and of
+    marked cells with one id only the last (DeduplicateIds blanks the others). RestoreCells puts back their
+    flags, points and checksum; their schema version and cell type stay as the student's file has them."""
+    release_ids, marked, kept = set(master.read().grade_ids), set(), []
+    for number, cell in reversed(list(enumerate(cells, 1))):
+        nbgrader = cell["metadata"].get("nbgrader", {})
+        if nbgrader.get("grade_id") not in release_ids:
+            continue
+        if any(nbgrader.get(mark) for mark in MARKS):
+            if nbgrader["grade_id"] in marked:
+                continue
+            marked.add(nbgrader["grade_id"])
+        kept.append((number, nbgrader))
+    return kept[::-1]

@@ -77,6 +77,8 @@ def assert_an_entry_or_an_error_row(grades, exported, students):
         assert row["status"] in ("graded", "error"), row
         if row["status"] == "error":
             assert row["reason"] and "Traceback" not in row["reason"] and len(row["reason"]) <= MAX_REASON, row
+            assert not any(f"({kind}) where {kind} is expected" in row["reason"]  # says what is wrong
+                           for kind in validate.JSON_TYPES.values()), row
     assert sorted(row[1] for row in exported[2:]) == sorted(students), exported
 
 

@@ -162,3 +162,22 @@ def test_odd_gradescope_metadata_names_students_by_their_folders(tmp_path):
     found = {s.student_id: s for s in collect.find_submissions(export, tmp_path / "unpacked")}
     assert found["1"].problem == found["2"].problem == "" and found["2"].submitted_at is None
     assert "not usable as a folder name" in found["{'a': 1}"].problem
+
+
+def test_a_release_cell_nbgrader_would_refuse_is_refused_at_intake_and_a_copy_it_blanks_is_not(tmp_path):
+    """nbgrader keeps a release cell's schema version and cell type as submitted, and refuses the notebook
+    when they are not its own (CheckCellMetadata); of several marked copies of a cell it keeps the last."""
+    notebook = alice()
+    test_cell = next(c for c in notebook["cells"] if c["metadata"].get("nbgrader", {}).get("grade"))
+    number, grade_id = notebook["cells"].index(test_cell) + 1, test_cell["metadata"]["nbgrader"]["grade_id"]
+    test_cell["metadata"]["nbgrader"]["schema_version"] = "x"
+    assert problem_of(tmp_path, notebook) == (f"cell {number} ({grade_id}): its nbgrader schema version is 'x' (text), "
+                                              f"not 3; {validate.FRESH_COPY}")
+    notebook["cells"].insert(number, json.loads(json.dumps(test_cell)))
+    notebook["cells"][number]["metadata"]["nbgrader"]["schema_version"] = 3  # the copy after it is the one kept
+    assert problem_of(tmp_path, notebook) == ""
+    del notebook["cells"][number]["metadata"]["nbgrader"]["schema_version"]
+    assert "its nbgrader schema version is None (null), not 3" in problem_of(tmp_path, notebook)
+    notebook["cells"][number]["metadata"]["nbgrader"].update(schema_version=3, cell_type="python")
+    assert f"cell {number + 1} ({grade_id}): its nbgrader cell type is 'python' (text), none of code, markdown, " \
+           "raw" in problem_of(tmp_path, notebook)
