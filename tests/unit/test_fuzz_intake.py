@@ -22,6 +22,9 @@ from autograder.grading import review
 from autograder.intake import collect, validate
 from autograder.outputs import canvas, similarity, spreadsheet
 
+# nbformat warns as it gives cells without an id, or with a duplicated one, ids of their own: expected here
+pytestmark = pytest.mark.filterwarnings("ignore::nbformat.warnings.DuplicateCellId",
+                                        "ignore::nbformat.warnings.MissingIDFieldWarning")
 FUZZ_EXAMPLES = 1000
 CLASS_MUTANTS = 40
 FUZZ = settings(max_examples=FUZZ_EXAMPLES, derandomize=True, database=None, deadline=None, print_blob=True,
