@@ -7,11 +7,11 @@ take for granted of a submission whose ``problem`` is empty:
 
 - UTF-8 JSON of an object, nested at most MAX_DEPTH deep, all of its text valid Unicode (no lone
   surrogates, which no file or database can store);
-- nbformat 4 (``nbformat`` the integer 4, ``nbformat_minor`` an integer), accepted by nbformat's
-  validator: every cell a dictionary with its cell type, metadata (a dictionary) and source (a string or
-  a list of strings), every output well formed. Extra keys are allowed (nbformat's ``relax_add_props``:
-  older and other front-ends add some), and so are cells without an id or with a duplicated one
-  (nbformat gives them fresh ids when it reads them);
+- nbformat 4 (``nbformat`` the integer 4, ``nbformat_minor`` an integer from 0), accepted by nbformat's
+  validator: every cell a dictionary with its cell type (code, markdown or raw), metadata (a dictionary)
+  and source (a string or a list of strings), every output well formed. Extra keys are allowed
+  (nbformat's ``relax_add_props``: older and other front-ends add some), and so are cells without an id or
+  with a duplicated one (nbformat gives them fresh ids when it reads them);
 - at least one cell, at most MAX_CELLS;
 - every cell's nbgrader metadata, where there is some, a dictionary; its grade id, where there is one,
   a string; a cell it marks graded, a solution or locked has a grade id (nbgrader's DeduplicateIds
@@ -21,8 +21,8 @@ take for granted of a submission whose ``problem`` is empty:
 
 Everything else in nbgrader metadata is left to the grading pipeline, which repairs it today: unknown keys
 (a ``score`` written in) are dropped by CleanMetadata, edited flags and points are put back by RestoreCells
-and noted by the review, unknown grade ids and duplicated cells become ordinary cells. Messages say what is wrong where (cell
-numbers count from 1, as Jupyter shows them) and what the student can do about it.
+and noted by the review, unknown grade ids and duplicated cells become ordinary cells. Messages say what
+is wrong where (cell numbers count from 1, as Jupyter shows them) and what the student can do about it.
 """
 import reprlib
 
@@ -37,7 +37,8 @@ MAX_DEPTH = 100  # nesting of lists and objects: a notebook's deepest (widget st
 MAX_CELLS = 2000  # the assignment has under 100
 MAX_PATH_WORDS = 6  # a place in a message: "cell 4, 'metadata', 'widgets', ..."
 MARKS = ("grade", "solution", "locked")  # nbgrader flags that make a cell need a grade id
-KINDS = {"cells": ("cell_type", ("code", "markdown", "raw"), "{}_cell"),  # in nbformat's schema: key, kinds, definition
+CELL_TYPES = ("code", "markdown", "raw")
+KINDS = {"cells": ("cell_type", CELL_TYPES, "{}_cell"),  # in nbformat's schema: key, kinds, definition
          "outputs": ("output_type", ("execute_result", "display_data", "stream", "error"), "{}")}
 FRESH_COPY = "download a fresh copy of the assignment and paste your answers in"
 PLACEHOLDER_ID = "cell-id-added-when-read"  # a cell without an id, for the validator only (nbformat adds one)
@@ -101,10 +102,11 @@ def _format_problem(raw):
                 f"Jupyter and save it, or {FRESH_COPY}")
     cells = raw.get("cells")
     if isinstance(cells, list):
-        for number, cell in enumerate(cells, 1):  # nbformat's messages add "_cell" to a cell type
-            if isinstance(cell, dict) and not isinstance(cell.get("cell_type", ""), str):
-                return (f"the notebook does not follow the Jupyter notebook format: cell {number}, 'cell_type': "
-                        f"{_found(cell['cell_type'])} where a string is expected; {FRESH_COPY}")
+        for number, cell in enumerate(cells, 1):  # nbformat's messages fail on a cell type that is not text, and
+            if isinstance(cell, dict) and cell.get("cell_type") not in CELL_TYPES:  # a newer minor takes any type
+                kind = f"its cell_type {_found(cell['cell_type'])}" if "cell_type" in cell else "it has no cell_type"
+                return (f"the notebook does not follow the Jupyter notebook format: cell {number}: {kind}, none of "
+                        f"{', '.join(CELL_TYPES)}; {FRESH_COPY}")
         if minor >= 5:  # nbformat gives a cell without an id one when it reads it
             raw = dict(raw, cells=[dict(cell, id=PLACEHOLDER_ID) if isinstance(cell, dict) and "id" not in cell
                                    else cell for cell in cells])
@@ -198,9 +200,9 @@ def _nbgrader_problem(cells):
         if type(version) is not int or version != NBGRADER_SCHEMA:
             return (f"cell {number} ({nbgrader['grade_id']}): its nbgrader schema version is {_found(version)}, not "
                     f"{NBGRADER_SCHEMA}; {FRESH_COPY}")
-        if cell_type not in KINDS["cells"][1]:
+        if cell_type not in CELL_TYPES:
             return (f"cell {number} ({nbgrader['grade_id']}): its nbgrader cell type is {_found(cell_type)}, none of "
-                    f"{', '.join(KINDS['cells'][1])}; {FRESH_COPY}")
+                    f"{', '.join(CELL_TYPES)}; {FRESH_COPY}")
     return ""
 
 

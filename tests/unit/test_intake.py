@@ -105,7 +105,8 @@ def test_what_nbgrader_repairs_today_is_accepted(tmp_path):
     ({"source": ["a", 3]}, "cell 4, 'source': ['a', 3] (a list) where a string or a list of strings is expected"),
     ({"outputs": [{"output_type": "stream", "text": "x"}]}, "cell 4, output 1: 'name' is a required property"),
     ({"execution_count": "one"}, "cell 4, 'execution_count': 'one' (text) where a whole number or null is expected"),
-    ({"cell_type": ["code"]}, "cell 4, 'cell_type': ['code'] (a list) where a string is expected"),
+    ({"cell_type": ["code"]}, "cell 4: its cell_type ['code'] (a list), none of code, markdown, raw"),
+    ({"cell_type": "heading"}, "cell 4: its cell_type 'heading' (text), none of code, markdown, raw"),
     ({"metadata": None}, "cell 4, 'metadata': None (null) where an object is expected"),
 ])
 def test_what_breaks_the_notebook_format_is_refused_with_its_place(tmp_path, cell_change, reason):
