@@ -49,9 +49,10 @@ class Table:
 
 
 def read_table(path, required):
-    """The Table of the CSV file ``path``, which must have the columns ``required`` (tuple of str, the
-    others optional); TableError when it cannot be read, lacks a column, or has a record with more fields
-    than the header or without a required one. Blank records are left out."""
+    """The Table of the CSV file ``path``, which must have the columns ``required`` (tuple of str, each
+    once; the others optional, spaces around the header's names ignored); TableError when it cannot be read,
+    lacks a column, or has a record with more fields than the header or without a required one. Blank
+    records are left out."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -73,7 +74,8 @@ def read_table(path, required):
     if not records:
         raise TableError([f"{path}: the file is empty; expected a header line with the columns "
                           f"{' and '.join(required)}"])
-    (_, columns), records = records[0], records[1:]
+    (_, header), records = records[0], records[1:]
+    columns = [column.strip() for column in header]
     problems = _header_problems(path, columns, required)
     if problems:
         raise TableError(problems)
@@ -88,15 +90,17 @@ def read_table(path, required):
         if lacking:
             problems.append(f"{path} line {line}: {_fields(len(fields))}, no {' and no '.join(lacking)} (column "
                             f"{columns.index(lacking[0]) + 1}); expected {len(columns)} fields as in the header")
-        rows.append(Row(line, {column: fields[number] if number < len(fields) else ""
-                               for number, column in enumerate(columns)}))
+        values = {}
+        for number, column in enumerate(columns):  # of a column named twice, the first
+            values.setdefault(column, fields[number] if number < len(fields) else "")
+        rows.append(Row(line, values))
     if problems:
         raise TableError(problems)
     return Table(path, columns, rows)
 
 
 def _header_problems(path, columns, required):
-    twice = sorted({column for column in columns if columns.count(column) > 1})
+    twice = [column for column in required if columns.count(column) > 1]
     if twice:
         return [f"{path} line 1: the column {', '.join(map(repr, twice))} appears twice; keep one"]
     missing = [column for column in required if column not in columns]

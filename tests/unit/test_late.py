@@ -122,3 +122,8 @@ def test_any_text_is_a_time_with_a_zone_or_a_value_error(text):
     except ValueError:
         return
     assert isinstance(parsed, datetime) and parsed.tzinfo is not None
+
+
+def test_a_header_with_spaces_and_empty_columns_from_a_spreadsheet_is_read(tmp_path):
+    path = times_file(tmp_path, "student, submitted_at ,,\nalice,2026-10-02T08:00:00-07:00,,\n")
+    assert late.read_times(path) == {"alice": DUE + timedelta(hours=8, minutes=1)}
