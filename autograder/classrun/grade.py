@@ -24,6 +24,7 @@ the ledger (ledger). Submissions are only ever read.
 """
 import argparse
 import os
+import sys
 from pathlib import Path
 
 from autograder.assignment import release
@@ -153,11 +154,26 @@ def main(argv=None):
     if hand_graded:
         print(f"feedback made again with the hand grades of {plural(len(hand_graded), 'student')}")
     rows = grader.write_grades_csv(submissions, policy, times)  # first: the reports below read it
-    pairs, left_out = similarity.write_similarity(submissions, grader.out)
     print_summary(rows, grader.out)
-    print(f"similar solutions: {len(pairs)} pairs ({grader.out / 'similarity.html'}; no grade changes)"
-          + (f"; left out, unreadable: {', '.join(map(printable, sorted(left_out)))}" if left_out else ""))
-    print(f"class report: {report.write_report(grader.out)}")
+    compared = _report_stage("similarity report", similarity.write_similarity, submissions, grader.out)
+    if compared:
+        pairs, left_out = compared
+        print(f"similar solutions: {len(pairs)} pairs ({grader.out / 'similarity.html'}; no grade changes)"
+              + (f"; left out, unreadable: {', '.join(map(printable, sorted(left_out)))}" if left_out else ""))
+    written = _report_stage("class report", report.write_report, grader.out)
+    if written:
+        print(f"class report: {written}")
+
+
+def _report_stage(name, write, *args):
+    """``write(*args)``, or None with the error printed when it fails: a report that cannot be made
+    never takes grades.csv, the feedback or the other report with it."""
+    try:
+        return write(*args)
+    except Exception as error:  # any failure of one report: said, and the run goes on
+        print(f"WARNING: the {name} could not be written ({type(error).__name__}: {error}); grades.csv and "
+              "the feedback are written", file=sys.stderr)
+        return None
 
 
 if __name__ == "__main__":

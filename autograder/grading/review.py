@@ -137,15 +137,25 @@ def metadata_reasons(cells, records):
     return reasons
 
 
+# What ast may raise on code a valid notebook can hold: not Python (SyntaxError, ValueError for a NUL
+# byte), or nested or long enough to exhaust the parser or a recursive walk (RecursionError, MemoryError).
+UNREADABLE_CODE = (SyntaxError, ValueError, RecursionError, MemoryError)
+
+
 def code_reasons(source):
-    """What in ``source`` (one code cell) reaches into grading, one reason per finding."""
-    python = without_ipython_syntax(source)
+    """What in ``source`` (str, one code cell) reaches into grading, one reason per finding: read as
+    Python where ast can read it, else by the names its text holds."""
     reasons = [why for text, why in SUSPICIOUS_TEXT.items() if text in source]
     try:
-        tree = ast.parse(python)
-    except SyntaxError:
+        return reasons + _syntax_reasons(ast.parse(without_ipython_syntax(source)))
+    except UNREADABLE_CODE:
         return reasons + [why for name, why in {**SUSPICIOUS_NAMES, **SUSPICIOUS_ATTRIBUTES}.items()
                           if re.search(rf"\b{re.escape(name)}\b", source)]
+
+
+def _syntax_reasons(tree):
+    """The findings of code_reasons in ``tree`` (ast.Module)."""
+    reasons = []
     modules = {alias.asname or alias.name.split(".")[0]
                for node in ast.walk(tree) if isinstance(node, (ast.Import, ast.ImportFrom))
                for alias in node.names if isinstance(node, ast.Import)}

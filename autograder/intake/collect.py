@@ -8,7 +8,6 @@ Accepted layouts (a folder, or a zip of one):
 """
 import dataclasses
 import hashlib
-import json
 import re
 import shutil
 import stat
@@ -17,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import nbformat
 import yaml
 
+from autograder.intake import validate
 from autograder.intake.late import parse_time
 
 NOTEBOOK_NAME = "assignment.ipynb"
@@ -67,7 +66,8 @@ def find_submissions(location, unpack_dir):
 
 
 def check(submission, root):
-    """The submission (found in the folder ``root``), with ``problem`` set when it cannot be graded."""
+    """The submission (found in the folder ``root``), with ``problem`` set when it cannot be graded: its id,
+    a link, its file, and its notebook (autograder.intake.validate: what later stages may take for granted)."""
     link = _link_in(submission.path, root)
     if not STUDENT_ID.fullmatch(submission.student_id):
         problem = (f"student id {submission.student_id!r} is not usable as a folder name: use letters, digits "
@@ -89,7 +89,7 @@ def _file_problem(path):
     if size > MAX_NOTEBOOK_MB * 1024 * 1024:
         return (f"the notebook is {size / 1024 / 1024:.0f} MB, over the {MAX_NOTEBOOK_MB} MB limit (huge outputs?): "
                 "clear the outputs and submit again")
-    return _notebook_problem(path)
+    return validate.notebook_problem(path)
 
 
 def _link_in(path, root):
@@ -103,18 +103,6 @@ def _link_in(path, root):
         if part.is_symlink():
             return str(part.relative_to(root))
     return None
-
-
-def _notebook_problem(path):
-    try:
-        notebook = nbformat.read(path, as_version=4)
-    except (json.JSONDecodeError, UnicodeDecodeError, nbformat.reader.NotJSONError) as error:
-        return f"the file is not valid notebook JSON ({type(error).__name__}: {error})"
-    except Exception as error:  # nbformat raises several types for files that are not notebooks
-        return f"the file is not a readable Jupyter notebook ({type(error).__name__}: {error})"
-    if not notebook.cells:
-        return "the notebook has no cells"
-    return ""
 
 
 def _extract(archive, unpack_dir):
@@ -203,8 +191,7 @@ def _canvas(folder):
 def _gradescope(folder):
     metadata_file = folder / "submission_metadata.yml"
     readable = metadata_file.is_file() and not metadata_file.is_symlink()  # never follow a link
-    metadata = yaml.safe_load(metadata_file.read_text()) if readable else {}
-    metadata = metadata if isinstance(metadata, dict) else {}
+    metadata = _gradescope_metadata(metadata_file) if readable else {}
     submissions = []
     for student_dir in sorted(folder.glob("submission_*/")):
         entry = metadata.get(student_dir.name)
@@ -215,6 +202,23 @@ def _gradescope(folder):
         submissions.append(from_folder(student_id, student_dir, str(person.get(":name") or ""),
                                         _created_at(entry)))
     return submissions
+
+
+def _gradescope_metadata(path):
+    """The submission_metadata.yml of a Gradescope export ({} when it holds no mapping); ValueError naming
+    the file, line and column when it is not YAML."""
+    try:
+        metadata = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: byte {error.start} is not UTF-8 text: export the submissions from Gradescope "
+                         "again") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ValueError(f"{path}{where}: not YAML ({getattr(error, 'problem', None) or error}): export the "
+                         "submissions from Gradescope again, or delete the file to name students by their "
+                         "submission folders") from None
+    return metadata if isinstance(metadata, dict) else {}
 
 
 def _created_at(entry):

@@ -10,16 +10,22 @@ A submission is late when it came after the due time plus the grace period; it t
 times file (``student,submitted_at`` rows, for anything else); a Canvas download only marks a file
 ``LATE`` without its time: such a submission counts one day late unless the times file says when.
 """
-import csv
+import argparse
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from autograder.intake.tables import TableError, read_table
+
+TIME_EXAMPLE = "2026-10-01T23:59:00-07:00"
+EXPECTED_TIME = f"a date and time in ISO 8601 with its zone, e.g. {TIME_EXAMPLE}"
+
 
 def parse_time(value):
     """A datetime (aware) from ISO 8601 text ("2026-10-01T23:59:00-07:00", "2026-10-01 23:59 -07:00", a
-    trailing Z, or Gradescope's nanoseconds) or from a datetime; a time without a zone is taken as UTC."""
+    trailing Z, or Gradescope's nanoseconds) or from a datetime; a time without a zone is taken as UTC.
+    ValueError for anything else."""
     if isinstance(value, datetime):
         parsed = value
     else:
@@ -34,12 +40,30 @@ def parse_time(value):
 
 
 def read_times(path):
-    """{student id: submission time} from a CSV file with the columns student and submitted_at."""
-    with open(path, newline="") as file:
-        rows = list(csv.DictReader(file))
-    if rows and not {"student", "submitted_at"} <= set(rows[0]):
-        raise ValueError(f"{path}: the times file needs the columns student and submitted_at, it has {list(rows[0])}")
-    return {row["student"]: parse_time(row["submitted_at"]) for row in rows if row["submitted_at"].strip()}
+    """{student id: submission time} from the CSV file ``path`` with the columns student and submitted_at
+    (rows without a time are left out); TableError (a ValueError) naming the file, line and column of every
+    row that is not a student and a time, or repeats a student."""
+    table = read_table(path, required=("student", "submitted_at"))
+    times, lines, problems = {}, {}, []
+    for row in table.rows:
+        student, text = row.values["student"].strip(), row.values["submitted_at"].strip()
+        if not text:
+            continue
+        if not student:
+            problems.append(f"{table.place(row, 'student')}: empty; expected the student's id")
+        elif student in lines:
+            problems.append(f"{table.place(row, 'student')}: {student!r} already has a time on line "
+                            f"{lines[student]}; keep one")
+        else:
+            try:
+                times[student] = parse_time(text)
+            except ValueError:
+                problems.append(f"{table.place(row, 'submitted_at')}: {text!r} (student {student!r}) is not "
+                                f"{EXPECTED_TIME}")
+            lines[student] = row.line
+    if problems:
+        raise TableError(problems)
+    return times
 
 
 @dataclass(frozen=True)
@@ -77,15 +101,38 @@ class LatePolicy:
 
 
 def add_arguments(parser):
-    """The late policy's options of ./kit grade."""
+    """The late policy's options of ./kit grade (each checked as it is read: argparse names the option)."""
     group = parser.add_argument_group("late work (all optional; without --due nothing is late)")
-    group.add_argument("--due", type=parse_time, help='due time, ISO 8601 with its zone, e.g. "2026-10-01T23:59-07:00"')
-    group.add_argument("--late-percent-per-day", type=float, default=10.0,
+    group.add_argument("--due", type=_due, help=f'due time, ISO 8601 with its zone, e.g. "{TIME_EXAMPLE}"')
+    group.add_argument("--late-percent-per-day", type=_number(0, math.inf), default=10.0,
                        help="percent of the total lost per day or part of a day late (default 10)")
-    group.add_argument("--late-cap", type=float, default=100.0, help="at most this percent is lost (default 100)")
-    group.add_argument("--grace-minutes", type=float, default=0.0, help="this much after the due time is on time")
+    group.add_argument("--late-cap", type=_number(0, 100), default=100.0,
+                       help="at most this percent is lost (default 100)")
+    group.add_argument("--grace-minutes", type=_number(0, math.inf), default=0.0,
+                       help="this much after the due time is on time")
     group.add_argument("--times", type=Path,
                        help="CSV of student,submitted_at: submission times the export does not carry")
+
+
+def _due(text):
+    try:
+        return parse_time(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {EXPECTED_TIME}") from None
+
+
+def _number(low, high):
+    """An argparse type: a float from ``low`` to ``high``."""
+    def number(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and low <= value <= high):
+            bound = f"at least {low:g}" if high == math.inf else f"from {low:g} to {high:g}"
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number {bound}")
+        return value
+    return number
 
 
 def from_arguments(args):

@@ -2,25 +2,14 @@
 reason for every lost point, signs of tampering, and under a late policy the submission time, days
 late, penalty and final score. Read from the class gradebook (so hand grades count) and the ledger.
 """
-import csv
-import re
 import warnings
 
 from sqlalchemy.exc import SAWarning
 
 from autograder.assignment import master, release
+from autograder.outputs.spreadsheet import write_csv
 
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 GRADED = ("graded", "partial")
-
-
-def spreadsheet_safe(value):
-    """A CSV field that no spreadsheet runs as a formula (OWASP: text starting with = + - @ gets a
-    leading '; tabs, carriage returns and other control characters go). Numbers stay numbers."""
-    if not isinstance(value, str):
-        return value
-    value = CONTROL_CHARACTERS.sub("", value.replace("\r", " ").replace("\n", " "))
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
 
 
 def number(value):
@@ -78,10 +67,8 @@ def grade_rows(gradebook, submissions, ledger, version, policy=None, times=None)
 
 
 def write_grades_csv(path, rows, parts):
-    """Write ``rows`` (from grade_rows) with the graded ``parts`` (list of grade_id) to ``path``."""
+    """Write ``rows`` (from grade_rows) with the graded ``parts`` (list of grade_id) to ``path``, every
+    field spreadsheet-safe (outputs.spreadsheet), whole or not at all."""
     columns = ["student", "name", "status", *parts, "auto_score", "auto_max", "needs_manual_grade",
                "total", "max", "submitted_at", "late_days", "late_penalty", "final", "reason", "review"]
-    with open(path, "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()} for row in rows)
+    write_csv(path, columns, rows)

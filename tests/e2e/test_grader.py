@@ -273,7 +273,7 @@ def test_ids_must_match_whole(tmp_path):
 
 
 def test_csv_fields_are_never_formulas_and_names_never_escape_to_the_terminal(capsys):
-    from autograder.outputs.grades_csv import spreadsheet_safe
+    from autograder.outputs.spreadsheet import spreadsheet_safe
     from autograder.outputs.terminal import print_summary
 
     assert [spreadsheet_safe(v) for v in ["=1+1", "+1", "-2+3", "@SUM(A1)", "\tx", "ok", 3, -2.5]] == \

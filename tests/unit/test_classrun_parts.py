@@ -1,0 +1,33 @@
+"""The class run's bookkeeping without grading: the ledger and a report that fails alone."""
+import json
+from pathlib import Path
+
+from autograder.classrun import grade
+from autograder.classrun.ledger import Ledger
+from autograder.intake.collect import Submission
+
+
+def _submission(tmp_path, student):
+    path = tmp_path / f"{student}.ipynb"
+    path.write_text("{}")
+    return Submission(student, path)
+
+
+def test_the_ledger_records_each_entry_and_a_new_run_reads_it_back(tmp_path):
+    ledger = Ledger(tmp_path)
+    ledger.record(_submission(tmp_path, "ann"), "v1", status="graded", reasons={"test_x": "why"}, seconds=1.234)
+    ledger.record(_submission(tmp_path, "bob"), "v1", status="error", reason="not JSON")
+    again = Ledger(tmp_path)
+    assert again.get("ann")["status"] == "graded" and again.get("ann")["seconds"] == 1.23
+    assert again.get("bob")["reason"] == "not JSON" and again.get("carl") == {}
+    assert json.loads((tmp_path / "results.json").read_text()) == again.entries
+    assert not list(tmp_path.glob("*.tmp")), "the ledger is written aside and moved into place"
+
+
+def test_a_report_that_fails_is_said_and_the_run_goes_on(capsys):
+    def broken(out):
+        raise KeyError("odd entry")
+
+    assert grade._report_stage("class report", broken, Path("out")) is None
+    assert "class report could not be written (KeyError" in capsys.readouterr().err
+    assert grade._report_stage("class report", lambda out: out / "report", Path("out")) == Path("out/report")
