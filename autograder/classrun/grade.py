@@ -10,6 +10,8 @@ Writes, under OUT (default ./output):
     results.json            what has been graded, and under which version of the master (release.master_version),
                             so an interrupted run resumes where it stopped and an edited master regrades
     hand_grades.json        hand grades saved while the course is rebuilt for a new master (autograder/classrun/hand_grades.py)
+    late_policy.json        the late policy given once (due time, rate, cap, grace, the times file's times),
+                            applied by every later run; --change-late-policy replaces it
     similarity.json, .html  pairs of submissions with much solution code in common (autograder/outputs/similarity.py)
     similarity_fingerprints.json  each notebook's fingerprints by its SHA-256, so a run compares only what changed
     verdicts/<student>.json every case of every test cell, passed or failed, as the grader decided it
@@ -28,6 +30,7 @@ import sys
 from pathlib import Path
 
 from autograder.assignment import release
+from autograder.classrun import late_record
 from autograder.classrun.class_course import ClassCourse
 from autograder.classrun.ledger import Ledger
 from autograder.classrun.pool import LocalPool
@@ -120,10 +123,16 @@ class ClassGrader:
         """Make the feedback again for every graded student whose hand grades changed; return them."""
         return self.course.refresh_feedback([s.student_id for s in submissions], self.ledger)
 
-    def write_grades_csv(self, submissions, policy=None, times=None):
-        """grades.csv (outputs.grades_csv) for ``submissions``; returns its rows."""
+    def grade_rows(self, submissions, late_policy=None):
+        """(grades.csv's rows for ``submissions`` under ``late_policy`` (late_record.RecordedPolicy or
+        None), the graded parts): see outputs.grades_csv.grade_rows."""
+        policy, times = (late_policy.policy, late_policy.times) if late_policy else (None, {})
         with self.course.gradebook() as gradebook:
-            rows, parts = grade_rows(gradebook, submissions, self.ledger.entries, self.version, policy, times)
+            return grade_rows(gradebook, submissions, self.ledger.entries, self.version, policy, times)
+
+    def write_grades_csv(self, submissions, late_policy=None):
+        """grades.csv (outputs.grades_csv) for ``submissions``; returns its rows."""
+        rows, parts = self.grade_rows(submissions, late_policy)
         write_grades_csv(self.out / "grades.csv", rows, parts)
         return rows
 
@@ -139,11 +148,17 @@ def main(argv=None):
                         help="grade only this student again (a regrade request), leaving the others; repeatable")
     options.add_arguments(parser)
     late.add_arguments(parser)
+    parser.add_argument("--change-late-policy", action="store_true",
+                        help="replace the late policy recorded in OUT by the one these options give (or remove "
+                             "it, without --due and --times); the students whose final score changes are listed")
     args = parser.parse_args(argv)
     try:
-        policy, times = late.from_arguments(args), late.read_times(args.times) if args.times else {}
+        times = late.read_times(args.times) if args.times else {}
+        given = late_record.given(late.from_arguments(args), times, args.times)
+        late_policy, replaced = late_record.settle(args.out, given, args.change_late_policy)
     except (OSError, ValueError) as error:
         parser.error(str(error))
+    print(late_policy.describe() if late_policy else "late policy: none (nothing is late)")
     grader = ClassGrader(args.out, options.from_arguments(args, kernel_launcher.sandbox_available()), args.workers,
                          args.db_url)
     try:
@@ -153,8 +168,13 @@ def main(argv=None):
     hand_graded = grader.refresh_feedback(submissions)
     if hand_graded:
         print(f"feedback made again with the hand grades of {plural(len(hand_graded), 'student')}")
-    rows = grader.write_grades_csv(submissions, policy, times)  # first: the reports below read it
+    rows = grader.write_grades_csv(submissions, late_policy)  # first: the reports below read it
     print_summary(rows, grader.out)
+    if args.change_late_policy:
+        before = {row["student"]: row["final"] for row in grader.grade_rows(submissions, replaced)[0]}
+        changed = [f"{printable(row['student'])} {before.get(row['student'])} -> {row['final']}" for row in rows
+                   if before.get(row["student"]) != row["final"]]
+        print(f"the late policy changed: {', '.join(changed) if changed else 'no final score changed'}")
     compared = _report_stage("similarity report", similarity.write_similarity, submissions, grader.out)
     if compared:
         pairs, left_out = compared

@@ -155,6 +155,21 @@ def test_a_late_policy_gives_raw_score_penalty_and_final_without_grading_again(e
     assert "alice and dave:" in report, \
         "the class report should list the similar solutions (the examples are made from one solution)"
 
+    # the policy is recorded with the grades: a regrade request without the options keeps it
+    regraded, stdout = grade(EXAMPLES, again, "--workers", "1", "--student", "bob")
+    assert "late policy: due 2026-10-01T23:59:00-07:00" in stdout, stdout
+    assert (regraded["alice"]["late_penalty"], regraded["alice"]["final"]) == ("5.85", "33.15"), regraded["alice"]
+    # another policy only on purpose, and who it changes is printed
+    options = ["--late-percent-per-day", "10", "--late-cap", "15", "--grace-minutes", "5", "--times",
+               str(tmp_path / "times.csv")]
+    refused = subprocess.run([sys.executable, "-m", "autograder.classrun.grade", str(EXAMPLES), "--out", str(again),
+                              "--due", "2026-10-02T23:59-07:00", *options], cwd=release.REPO, capture_output=True,
+                             text=True, timeout=300)
+    assert refused.returncode == 2 and "--change-late-policy" in refused.stderr, refused.stderr
+    changed, stdout = grade(EXAMPLES, again, "--due", "2026-10-02T23:59-07:00", *options, "--change-late-policy")
+    assert "the late policy changed: alice 33.15 -> 35.1" in stdout, stdout
+    assert (changed["alice"]["late_days"], changed["alice"]["final"]) == ("1", "35.1"), changed["alice"]
+
 
 def test_tampered_and_noisy_correct_submission_keeps_full_marks(tmp_path):
     """Deleted and edited test cells are restored from the gradebook; stderr output costs nothing.

@@ -1,0 +1,61 @@
+"""The late policy is recorded with the grades: given once, kept by every later run, changed only on
+purpose (classrun/late_record.py)."""
+import pytest
+
+from autograder.classrun import late_record
+from autograder.intake.late import LatePolicy, parse_time
+
+DUE = parse_time("2026-10-01T23:59-07:00")
+
+
+def _given(tmp_path, percent=10.0, times="student,submitted_at\nalice,2026-10-03T10:00:00-07:00\n"):
+    times_file = tmp_path / "times.csv"
+    times_file.write_text(times)
+    return late_record.given(LatePolicy(DUE, percent, 15.0, 5.0), {"alice": parse_time("2026-10-03T10:00-07:00")},
+                             times_file)
+
+
+def test_a_policy_given_once_is_in_force_for_every_later_run_without_options(tmp_path):
+    out = tmp_path / "out"
+    first, replaced = late_record.settle(out, _given(tmp_path))
+    assert replaced is None and (out / late_record.FILE).exists()
+    later, replaced = late_record.settle(out, None)
+    assert later == first and replaced is None, "a run without the options keeps the recorded policy"
+    assert later.times["alice"] == parse_time("2026-10-03T10:00-07:00")
+    assert "due 2026-10-01T23:59:00-07:00, 10% of the total" in later.describe() and "times.csv" in later.describe()
+
+
+def test_the_same_options_again_change_nothing(tmp_path):
+    out = tmp_path / "out"
+    first, _ = late_record.settle(out, _given(tmp_path))
+    again, replaced = late_record.settle(out, _given(tmp_path))
+    assert again == first and replaced is None
+
+
+def test_another_policy_is_refused_without_the_option_and_replaces_with_it(tmp_path):
+    out = tmp_path / "out"
+    first, _ = late_record.settle(out, _given(tmp_path))
+    with pytest.raises(late_record.PolicyConflict, match="--change-late-policy"):
+        late_record.settle(out, _given(tmp_path, percent=20))
+    assert late_record.settle(out, None)[0] == first, "a refused change leaves the record as it was"
+    new, replaced = late_record.settle(out, _given(tmp_path, percent=20), change=True)
+    assert replaced == first and new.policy.percent_per_day == 20
+    assert late_record.settle(out, None)[0] == new
+
+
+def test_an_edited_times_file_is_another_policy(tmp_path):
+    out = tmp_path / "out"
+    late_record.settle(out, _given(tmp_path))
+    with pytest.raises(late_record.PolicyConflict):
+        late_record.settle(out, _given(tmp_path, times="student,submitted_at\nalice,2026-10-02T10:00:00-07:00\n"))
+
+
+def test_the_option_alone_removes_the_policy(tmp_path):
+    out = tmp_path / "out"
+    first, _ = late_record.settle(out, _given(tmp_path))
+    removed, replaced = late_record.settle(out, None, change=True)
+    assert removed is None and replaced == first and not (out / late_record.FILE).exists()
+
+
+def test_no_options_and_no_record_is_no_policy(tmp_path):
+    assert late_record.settle(tmp_path / "out", None) == (None, None)
