@@ -42,7 +42,17 @@ class ClassCourse:
             (self.root / VERSION_FILE).write_text(self.version)
         elif read_version(self.root) != self.version:
             self._rebuild(backups)
-        shutil.copyfile(course.CONFIG_FILE, self.root / "nbgrader_config.py")
+        self._write_config()
+
+    def _write_config(self):
+        """OUT/course/nbgrader_config.py: the kit's nbgrader settings, and an exchange folder inside OUT
+        (nbgrader's default, /usr/local/share/nbgrader/exchange, is seldom writable), so that nbgrader's
+        own commands (list, collect, export) work in the course folder."""
+        exchange = self.out / "exchange"
+        exchange.mkdir(parents=True, exist_ok=True)
+        (self.root / "nbgrader_config.py").write_text(
+            course.CONFIG_FILE.read_text() + "\n# The exchange of this course, inside the grader's output folder.\n"
+            f"c.Exchange.root = {str(exchange.resolve())!r}\n")
 
     def _rebuild(self, backups):
         """The master changed: save the hand grades, take the submissions out of the class gradebook

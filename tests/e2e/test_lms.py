@@ -99,3 +99,17 @@ def test_the_graded_examples_are_exported_for_canvas(examples_graded, tmp_path):
         exported = list(csv.reader(file))
     assert exported[1][-1] == "60" and exported[2:] == [["Lovelace, Ada", "alice", "s1", "ada", "Mon", "39"],
                                                         ["Turing, Alan", "carol", "s2", "alan", "Tue", ""]]
+
+
+@pytest.mark.xdist_group("examples_graded")
+def test_nbgraders_own_commands_work_in_the_course_folder(examples_graded, tmp_path):
+    """The course's nbgrader_config.py puts the exchange inside OUT: nbgrader list and export work there."""
+    out = tmp_path / "out"
+    shutil.copytree(examples_graded[0], out, symlinks=True)
+    course = out / "course"
+    for command in (["list"], ["export", "--to", str(tmp_path / "export.csv")]):
+        run = subprocess.run([sys.executable, "-m", "nbgrader", *command], cwd=course, capture_output=True, text=True,
+                             timeout=300)
+        assert run.returncode == 0, f"nbgrader {command[0]} failed in {course}:\n{run.stdout}\n{run.stderr}"
+    exported = (tmp_path / "export.csv").read_text()
+    assert "alice" in exported and "bob" in exported
