@@ -165,6 +165,13 @@ def main(argv=None):
         submissions = grader.run(args.submissions, force=args.force, students=args.student)
     except ValueError as error:
         parser.error(str(error))
+    if late_policy:
+        without, unknown = late_policy.gaps(submissions)
+        if without:
+            print(f"late policy: no submission time for {', '.join(map(printable, without))} (counted on time; "
+                  "give their times in the --times file with --change-late-policy)")
+        if unknown:
+            print(f"late policy: the times file names students with no submission: {', '.join(map(printable, unknown))}")
     hand_graded = grader.refresh_feedback(submissions)
     if hand_graded:
         print(f"feedback made again with the hand grades of {plural(len(hand_graded), 'student')}")

@@ -35,6 +35,16 @@ class RecordedPolicy:
         return (f"late policy: due {p.due.isoformat()}, {p.percent_per_day:g}% of the total per day or part of a "
                 f"day, at most {p.cap_percent:g}%, {p.grace_minutes:g} minutes' grace{times}")
 
+    def gaps(self, submissions):
+        """(students of ``submissions`` (intake Submissions) with no submission time, who count as on
+        time; students the times file names who have no submission), each a sorted list of str."""
+        if self.policy is None:
+            return [], []
+        students = {s.student_id for s in submissions}
+        without = sorted(s.student_id for s in submissions
+                         if s.student_id not in self.times and s.submitted_at is None and not s.marked_late)
+        return without, sorted(set(self.times) - students)
+
     def to_json(self):
         p = self.policy
         return {"policy": None if p is None else {

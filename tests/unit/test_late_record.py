@@ -59,3 +59,14 @@ def test_the_option_alone_removes_the_policy(tmp_path):
 
 def test_no_options_and_no_record_is_no_policy(tmp_path):
     assert late_record.settle(tmp_path / "out", None) == (None, None)
+
+
+def test_submissions_without_a_time_and_times_of_nobody_are_listed(tmp_path):
+    from autograder.intake.collect import Submission
+
+    recorded, _ = late_record.settle(tmp_path / "out", _given(tmp_path))  # times for alice only
+    submissions = [Submission("alice", tmp_path / "a.ipynb"), Submission("frank", tmp_path / "f.ipynb"),
+                   Submission("gale", tmp_path / "g.ipynb", marked_late=True),
+                   Submission("hu", tmp_path / "h.ipynb", submitted_at=DUE)]
+    assert recorded.gaps(submissions) == (["frank"], [])
+    assert recorded.gaps(submissions[1:]) == (["frank"], ["alice"])
