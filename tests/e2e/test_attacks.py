@@ -17,7 +17,7 @@ from autograder.assignment import master, release
 from autograder.grading import review
 from autograder.grading.options import IPC_TMPFS_MB
 from autograder.sandbox.kernel_launcher import sandbox_available
-from qa import bugbank
+from qa import bank, bugbank
 
 # every test here on the worker that builds the attack batch (./kit test runs pytest --dist loadgroup, which
 # needs pytest 8: pytest 9's node ids defeat xdist 3.8's groups): the other worker goes on with the rest
@@ -229,7 +229,7 @@ def test_ledger_says_why(attack_batch):
             assert entry["review"], f"results.json has no review reasons for {attack.name}"
 
 
-@pytest.mark.parametrize("name", [v.name for v in bugbank.VARIANTS] + ["alice", "bob", "dave", "master"])
+@pytest.mark.parametrize("name", [v.name for v in bank.VARIANTS] + ["alice", "bob", "dave", "master"])
 def test_correct_work_is_never_flagged(name, released_course, tmp_path):
     """Every correct variant of the bug bank, the honest examples and the master: nothing to review."""
     if name == "master":
@@ -238,7 +238,7 @@ def test_correct_work_is_never_flagged(name, released_course, tmp_path):
         path = attacks.EXAMPLES / f"{name}.ipynb"
     else:
         path = tmp_path / "submission.ipynb"
-        nbformat.write(bugbank.notebook_for(bugbank.BY_NAME[name]), path)
+        nbformat.write(bugbank.notebook_for(bank.BY_NAME[name]), path)
     released = released_course.release / f"{release.NOTEBOOK}.ipynb"
     assert review.review_reasons(path, released) == [], f"{name} is honest work but was flagged"
 
