@@ -9,7 +9,6 @@ launcher kills a kernel whose worker is gone: nothing outlives a run.
 import fcntl
 import multiprocessing
 import os
-import resource
 import select
 import shutil
 import signal
@@ -24,16 +23,11 @@ from tqdm import tqdm
 
 from autograder.grading import core
 from autograder.grading.bundle import ResultBundle
-from autograder.grading.environment import GradingEnvironment
+from autograder.grading.environment import GradingEnvironment, isolate_grading_process
 from autograder.grading.options import GradingOptions
 from autograder.outputs.terminal import printable
-from autograder.sandbox import kernel_launcher
 
 KILL_MARGIN = 120  # seconds past the submission timeout before a worker process is killed
-# Address space of a grading worker (it peaks near 0.75 GB on a correct submission): what a kernel
-# sends is bounded message by message, but not what zmq queues for one message of many parts; a
-# worker that goes over dies, and the crash is charged to the submission it was grading alone.
-GRADER_MEMORY_MB = 2048
 
 
 @dataclass(frozen=True)
@@ -51,16 +45,12 @@ class Task:
     log_file: Path
 
 
-def init_worker(grader_pid, ipc_tmpfs):
-    """Set up a pool worker: its own mounts (the ipc tmpfs it makes vanish with it), a memory limit
-    (GRADER_MEMORY_MB), and a watch on the grading process, so that the worker exits when that
+def init_worker(grader_pid, options):
+    """Set up a pool worker as every grading process is (environment.isolate_grading_process: its own
+    mounts, a memory limit), and watch the grading process, so that the worker exits when that
     process is gone (killed, say): it never goes on grading, nor idles holding memory, for a run
     that has ended."""
-    if ipc_tmpfs:  # before any thread starts: unshare refuses a process with threads
-        kernel_launcher.private_mount_namespace()
-    hard = resource.getrlimit(resource.RLIMIT_AS)[1]  # left as it is: the kernel launcher sets its own limits
-    limit = GRADER_MEMORY_MB * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+    isolate_grading_process(options)  # before the watch's thread starts
     threading.Thread(target=_exit_with, args=(grader_pid,), daemon=True, name="watch-grader").start()
 
 
@@ -135,7 +125,7 @@ class LocalPool:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["autograder.grading.core"])
         pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker,
-                                   initargs=(os.getpid(), self.options.sandbox))
+                                   initargs=(os.getpid(), self.options))
         futures = {pool.submit(grade_in_worker, task): key for key, task in todo.items()}
         not_started, crashed, killed = {}, {}, set()
         try:

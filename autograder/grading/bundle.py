@@ -7,6 +7,8 @@ import json
 import zipfile
 from dataclasses import asdict, dataclass, field
 
+from autograder.grading.preprocessors import KERNEL_DIED, TIME_BUDGET
+
 SUMMARY = "result.json"
 GRADEBOOK = "gradebook.db"
 
@@ -45,7 +47,7 @@ class ResultBundle:
     @property
     def crashed(self):
         """bool: a cell killed the kernel or the submission ran out of time (the status is 'partial')."""
-        return any("KernelDied" in reason or "SubmissionTimeout" in reason for reason in self.reasons.values())
+        return any(stopped in reason for reason in self.reasons.values() for stopped in (KERNEL_DIED, TIME_BUDGET))
 
     def to_bytes(self):
         """The bundle as the bytes of a zip: result.json, the files, and the gradebook."""

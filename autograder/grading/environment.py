@@ -4,6 +4,7 @@ of the grading kernel (the sandboxed launcher, or the course's own). Made once i
 again when the master's version changes.
 """
 import json
+import resource
 import shutil
 import sys
 from dataclasses import dataclass
@@ -15,6 +16,10 @@ from autograder.sandbox import kernel_launcher
 
 KERNEL_NAME = "hw2-grader"
 VERSION_FILE = "master_version"  # in a course folder: the master version it was generated from
+# Address space of a grading process (it peaks near 0.75 GB on a correct submission): what a kernel
+# sends is bounded message by message, but not what zmq queues for one message of many parts; a
+# grader that goes over dies, and its submission alone is charged.
+GRADER_MEMORY_MB = 2048
 NO_SANDBOX_WARNING = ("WARNING: no sandbox (it needs root on Linux): student code runs as this user and can read "
                       "what this user can; see SECURITY.md")
 
@@ -56,6 +61,18 @@ def prepare(folder, options):
     jupyter_path = folder / "jupyter"
     _write_kernel_spec(jupyter_path / "kernels" / KERNEL_NAME, options)
     return GradingEnvironment(template=template, jupyter_path=jupyter_path, version=version)
+
+
+def isolate_grading_process(options):
+    """Set up this process to grade with ``options``: with the sandbox, a mount namespace of its own
+    (the ipc tmpfs it mounts vanishes with it; call before any thread starts: unshare refuses a
+    process with threads), and an address-space limit of GRADER_MEMORY_MB. Every process that calls
+    core.grade calls this first: the class run's workers and Gradescope's run_autograder."""
+    if options.ipc_tmpfs_mb:
+        kernel_launcher.private_mount_namespace()
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]  # left as it is: the kernel launcher sets its own limits
+    limit = GRADER_MEMORY_MB * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
 
 
 def _write_kernel_spec(kernel_dir, options):

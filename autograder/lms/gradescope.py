@@ -126,6 +126,7 @@ def run(root):
         submission = collect.check(collect.from_folder("student", root / "submission"), root / "submission")
         if not submission.problem:
             grading = GradingOptions(sandbox=kernel_launcher.sandbox_available()).for_workers(1)
+            environment.isolate_grading_process(grading)  # as the class run's workers are
             bundle = core.grade(submission.path.read_bytes(), "student", environment.prepare(work, grading), grading,
                                 work / "student")
             output = results(bundle, time.perf_counter() - started)
