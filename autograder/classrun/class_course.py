@@ -28,17 +28,26 @@ class ClassCourse:
         self.out = Path(out)
         self.root = self.out / "course"
         self.version = version
-        self.db_url = db_url or f"sqlite:///{self.root / 'gradebook.db'}"
+        self._sqlite_url = f"sqlite:///{self.root / 'gradebook.db'}"
+        self.db_url = db_url or self._sqlite_url
 
     def gradebook(self):
         """nbgrader's Gradebook of the class (a context manager)."""
         return Gradebook(self.db_url, course_id="hw2")
 
-    def prepare(self, backups):
+    def prepare(self, backups, template):
         """Make the course, or make it again for a new master version (``backups``: the folder where a
-        SQLite gradebook is copied first)."""
+        SQLite gradebook is copied first). A course without a gradebook yet, SQLite, is a copy of
+        ``template`` (Path: the grading environment's course, which nbgrader made the same way for the same
+        version); else the assignment is added to the gradebook by nbgrader's generate_assignment."""
         if not (self.root / "source").exists() or not self._assignment_in_gradebook():
-            course.generate_release(self.root, db_url=self.db_url)
+            gradebook = self.root / "gradebook.db"
+            if self.db_url == self._sqlite_url and not gradebook.exists() and read_version(template) == self.version:
+                for folder in ["source", "release"]:
+                    shutil.copytree(template / folder, self.root / folder, dirs_exist_ok=True)
+                shutil.copyfile(template / "gradebook.db", gradebook)
+            else:
+                course.generate_release(self.root, db_url=self.db_url)
             (self.root / VERSION_FILE).write_text(self.version)
         elif read_version(self.root) != self.version:
             self._rebuild(backups)
