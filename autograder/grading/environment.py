@@ -2,13 +2,23 @@
 master as it is now, with the gradebook that autograde restores test cells from) and the kernel spec
 of the grading kernel (the sandboxed launcher, or the course's own). Made once in a folder and made
 again when the master's version changes.
+
+nbgrader takes seconds to make a template, and every grading run in a new output folder needs one: a
+template is made once per version and kept in TEMPLATE_CACHE (a folder of the grader's user, mode 0700,
+outside every sandbox; the newest CACHED_TEMPLATES are kept), and copied from there.
 """
+import hashlib
 import json
+import os
 import resource
 import shutil
 import sys
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import nbgrader
 
 from autograder.assignment import release
 from autograder.grading import course
@@ -20,6 +30,13 @@ VERSION_FILE = "master_version"  # in a course folder: the master version it was
 # sends is bounded message by message, but not what zmq queues for one message of many parts; a
 # grader that goes over dies, and its submission alone is charged.
 GRADER_MEMORY_MB = 2048
+# Templates by version (HW2_TEMPLATE_CACHE, else the user's cache folder); what makes them (nbgrader, the
+# course's settings) is part of each one's name, so that another nbgrader or setting never uses an old one.
+TEMPLATE_CACHE = Path(os.environ.get("HW2_TEMPLATE_CACHE")
+                      or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hw2-kit" / "templates")
+CACHED_TEMPLATES = 8
+TOOLCHAIN = hashlib.sha256("\n".join([nbgrader.__version__, course.CONFIG_FILE.read_text(),
+                                       Path(course.__file__).read_text()]).encode()).hexdigest()[:12]
 NO_SANDBOX_WARNING = ("WARNING: no sandbox (it needs root on Linux): student code runs as this user and can read "
                       "what this user can; see SECURITY.md")
 
@@ -56,11 +73,45 @@ def prepare(folder, options):
     template = folder / "template"
     if not (template / "gradebook.db").exists() or read_version(template) != version:
         shutil.rmtree(template, ignore_errors=True)
-        course.generate_release(template)
-        (template / VERSION_FILE).write_text(version)
+        try:
+            shutil.copytree(_cached_template(version), template)
+        except OSError as error:  # no cache folder can be written here: the template is made in place
+            print(f"the template cache {TEMPLATE_CACHE} cannot be used ({error}): making the template here",
+                  file=sys.stderr)
+            shutil.rmtree(template, ignore_errors=True)
+            course.generate_release(template)
+            (template / VERSION_FILE).write_text(version)
     jupyter_path = folder / "jupyter"
     _write_kernel_spec(jupyter_path / "kernels" / KERNEL_NAME, options)
     return GradingEnvironment(template=template, jupyter_path=jupyter_path, version=version)
+
+
+def _cached_template(version):
+    """The template of ``version`` in TEMPLATE_CACHE (Path), made there first when it is not: in a
+    folder of its own, renamed into place when complete, so that graders running at once never see
+    half a template (the one that loses the race drops its copy)."""
+    cached = TEMPLATE_CACHE / f"{version}-{TOOLCHAIN}"
+    if read_version(cached) == version:
+        cached.touch()  # its time says when it was last used
+        return cached
+    TEMPLATE_CACHE.mkdir(parents=True, exist_ok=True)
+    TEMPLATE_CACHE.chmod(0o700)
+    building = Path(tempfile.mkdtemp(dir=TEMPLATE_CACHE, prefix=".building-"))
+    try:
+        course.generate_release(building)
+        (building / VERSION_FILE).write_text(version)  # last: a template without it is never used
+        if cached.exists() and read_version(cached) != version:
+            shutil.rmtree(cached)  # an unfinished copy (a grader killed while it copied)
+        building.rename(cached)
+    except OSError:  # made meanwhile by another grader
+        if read_version(cached) != version:
+            raise
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    for old in sorted(TEMPLATE_CACHE.iterdir(), key=lambda path: path.stat().st_mtime)[:-CACHED_TEMPLATES]:
+        if not old.name.startswith(".building-") or time.time() - old.stat().st_mtime > 3600:  # not one being made
+            shutil.rmtree(old, ignore_errors=True)
+    return cached
 
 
 def isolate_grading_process(options):
