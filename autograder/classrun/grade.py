@@ -178,10 +178,7 @@ def main(argv=None):
     rows = grader.write_grades_csv(submissions, late_policy)  # first: the reports below read it
     print_summary(rows, grader.out)
     if args.change_late_policy:
-        before = {row["student"]: row["final"] for row in grader.grade_rows(submissions, replaced)[0]}
-        changed = [f"{printable(row['student'])} {before.get(row['student'])} -> {row['final']}" for row in rows
-                   if before.get(row["student"]) != row["final"]]
-        print(f"the late policy changed: {', '.join(changed) if changed else 'no final score changed'}")
+        print(f"the late policy changed: {late_changes(grader.grade_rows(submissions, replaced)[0], rows)}")
     compared = _report_stage("similarity report", similarity.write_similarity, submissions, grader.out)
     if compared:
         pairs, left_out = compared
@@ -190,6 +187,30 @@ def main(argv=None):
     written = _report_stage("class report", report.write_report, grader.out)
     if written:
         print(f"class report: {written}")
+
+
+def late_changes(before, after):
+    """What a change of late policy did, from grades.csv's rows ``before`` and ``after`` (lists of dict):
+    'alice 33.15 -> 35.1' for a final score, 'bob penalty 9 -> 6 (final once graded by hand)' for a student
+    whose final waits for hand grades, or 'no final score changed'."""
+    old = {row["student"]: row for row in before}
+    changed = []
+    for row in after:
+        was = old.get(row["student"], {})
+        if was.get("final") != row["final"]:
+            changed.append(f"{printable(row['student'])} {was.get('final')} -> {row['final']}")
+        elif row["final"] == "" and _penalty(was) != _penalty(row):
+            changed.append(f"{printable(row['student'])} penalty {_penalty(was)} -> {_penalty(row)} (final once "
+                           "graded by hand)")
+    return ", ".join(changed) if changed else "no final score changed"
+
+
+def _penalty(row):
+    """A row's late penalty for the terminal: its points, or what it is while the score is not known."""
+    points = row.get("late_penalty", "")
+    if points == "" and row.get("late_days"):
+        return f"{row['late_days']} days' percent of the score"
+    return str(points) if points != "" and float(points) else "none"
 
 
 def _report_stage(name, write, *args):
