@@ -209,7 +209,7 @@ def _penalty(row):
     """A row's late penalty for the terminal: its points, or what it is while the score is not known."""
     points = row.get("late_penalty", "")
     if points == "" and row.get("late_days"):
-        return f"{row['late_days']} days' percent of the score"
+        return f"a percent of the score ({plural(int(row['late_days']), 'day')} late)"
     return str(points) if points != "" and float(points) else "none"
 
 

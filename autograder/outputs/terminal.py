@@ -28,8 +28,8 @@ def print_summary(rows, out):
               f"  {reason}")
     flagged = sum(bool(row["review"]) for row in rows)
     late_rows = [f"{printable(row['student'])} -{row['late_penalty']}" if row.get("late_penalty", "") != "" else
-                 f"{printable(row['student'])} {row['late_days']} days (a percent of the score: known once graded by "
-                 "hand)" for row in rows if row.get("late_days")]
+                 f"{printable(row['student'])} {plural(int(row['late_days']), 'day')} (a percent of the score: known "
+                 "once graded by hand)" for row in rows if row.get("late_days")]
     if late_rows:
         print(f"\nlate: {len(late_rows)} ({', '.join(late_rows)}); the column 'final' has the score after the "
               "penalty, once every part is graded")

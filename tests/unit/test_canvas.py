@@ -82,7 +82,7 @@ def test_an_unexpected_failure_for_one_student_is_recorded_against_that_student(
 
 
 def test_without_a_roster_every_student_is_exported_by_canvas_user_id(tmp_path):
-    out = out_folder(tmp_path, grades=GRADES + f"=cmd,\"=cmd|' /C calc'!A0\",1004,graded,2,1,2,40,29.62,60,29.62,2\n")
+    out = out_folder(tmp_path, grades=GRADES + "=cmd,\"=cmd|' /C calc'!A0\",1004,graded,2,1,2,40,29.62,60,29.62,2\n")
     path, unknown = canvas.write_canvas_csv(out)
     assert unknown == [] and exported(out) == [
         ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "hw2"], ["    Points Possible", "", "", "", "", "60"],

@@ -107,8 +107,8 @@ def test_a_change_of_policy_lists_finals_and_the_penalties_of_students_not_fully
     before = [_row("alice", 30, 9, 2), _row("bob", "", 9, 2), _row("carl", "", "", 2), _row("dan", 40, 0, 0)]
     after = [_row("alice", 33, 6, 1), _row("bob", "", 6, 1), _row("carl", "", "", 1), _row("dan", 40, 0, 0)]
     assert grade.late_changes(before, after) == (
-        "alice 30 -> 33, bob penalty 9 -> 6 (final once graded by hand), carl penalty 2 days' percent of the score "
-        "-> 1 days' percent of the score (final once graded by hand)")
+        "alice 30 -> 33, bob penalty 9 -> 6 (final once graded by hand), carl penalty a percent of the score (2 days "
+        "late) -> a percent of the score (1 day late) (final once graded by hand)")
     assert grade.late_changes(before, before) == "no final score changed"
     removed = [_row("bob", "", "", ""), _row("dan", 40, "", "")]
     assert grade.late_changes([_row("bob", "", 0, 0), _row("dan", 40, 0, 0)], removed) == "no final score changed"
