@@ -10,8 +10,8 @@ Writes, under OUT (default ./output):
     results.json            what has been graded, and under which version of the master (release.master_version),
                             so an interrupted run resumes where it stopped and an edited master regrades
     hand_grades.json        hand grades saved while the course is rebuilt for a new master (autograder/classrun/hand_grades.py)
-    late_policy.json        the late policy given once (due time, rate, cap, grace, the times file's times),
-                            applied by every later run; --change-late-policy replaces it
+    late_policy.json        the late policy given once (due time, rate, cap, grace, the penalty's base, the
+                            times file's times), applied by every later run; --change-late-policy replaces it
     similarity.json, .html  pairs of submissions with much solution code in common (autograder/outputs/similarity.py)
     similarity_fingerprints.json  each notebook's fingerprints by its SHA-256, so a run compares only what changed
     verdicts/<student>.json every case of every test cell, passed or failed, as the grader decided it

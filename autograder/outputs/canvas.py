@@ -39,7 +39,7 @@ from autograder.outputs.spreadsheet import write_csv
 
 IDENTITY = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
 GRADED = ("graded", "partial")
-SCORES = {"final": "after any late penalty", "total": "before it"}  # grades.csv's columns to upload
+SCORES = ("final", "total")  # grades.csv's columns to upload: after any late penalty, before it
 PARTIAL = {"final": "auto_final", "total": "auto_score"}  # the same, of the autograded points alone
 POINTS_POSSIBLE = "Points Possible"
 PARTIAL_LABEL = "(autograded only)"
@@ -97,7 +97,8 @@ def canvas_export(grades, roster=None, score="final", partial=False, skip_unmatc
         if refused:
             raise ExportRefused(refused)
         rows = [{"Student": row.values.get("name", ""), "ID": row.values["canvas_id"].strip(),
-                 "score": scored[row.values["student"]]} for row in sorted(grades.rows, key=_student)]
+                 "score": scored[row.values["student"]]}
+                for row in sorted(grades.rows, key=lambda row: row.values["student"])]
         return Export(rows, points, [], problems)
     people = [person.values for person in roster.rows if person.values["ID"].strip()
               and person.values["Student"].strip() != POINTS_POSSIBLE]
@@ -116,10 +117,6 @@ def canvas_export(grades, roster=None, score="final", partial=False, skip_unmatc
     rows = [{**{column: person.get(column, "") for column in IDENTITY}, "score": scored.get(person["ID"].strip(), "")}
             for person in people]
     return Export(rows, points, unknown, problems)
-
-
-def _student(row):
-    return row.values["student"]
 
 
 def _listed(items, shown=10):
