@@ -5,7 +5,8 @@ late, penalty and final score. Read from the class gradebook (so hand grades cou
 A part still to grade by hand is blank, not 0, and so is the final score of a student with such a part:
 "not graded yet" is never exported as a grade (autograder/outputs/canvas.py refuses it). ``total`` is
 the points so far; ``auto_final`` the autograded points after the late penalty (what ``./kit canvas
---partial`` uploads before the hand grading is done).
+--partial`` uploads before the hand grading is done); ``canvas_id`` the Canvas user id, when the
+submissions came from a Canvas download.
 """
 import warnings
 
