@@ -10,8 +10,8 @@ Writes, under OUT (default ./output):
     results.json            what has been graded, and under which version of the master (release.master_version),
                             so an interrupted run resumes where it stopped and an edited master regrades
     hand_grades.json        hand grades saved while the course is rebuilt for a new master (autograder/classrun/hand_grades.py)
-    late_policy.json        the late policy given once (due time, rate, cap, grace, the times file's times),
-                            applied by every later run; --change-late-policy replaces it
+    late_policy.json        the late policy given once (due time, rate, cap, grace, the penalty's base, the
+                            times file's times), applied by every later run; --change-late-policy replaces it
     similarity.json, .html  pairs of submissions with much solution code in common (autograder/outputs/similarity.py)
     similarity_fingerprints.json  each notebook's fingerprints by its SHA-256, so a run compares only what changed
     verdicts/<student>.json every case of every test cell, passed or failed, as the grader decided it
@@ -178,10 +178,7 @@ def main(argv=None):
     rows = grader.write_grades_csv(submissions, late_policy)  # first: the reports below read it
     print_summary(rows, grader.out)
     if args.change_late_policy:
-        before = {row["student"]: row["final"] for row in grader.grade_rows(submissions, replaced)[0]}
-        changed = [f"{printable(row['student'])} {before.get(row['student'])} -> {row['final']}" for row in rows
-                   if before.get(row["student"]) != row["final"]]
-        print(f"the late policy changed: {', '.join(changed) if changed else 'no final score changed'}")
+        print(f"the late policy changed: {late_changes(grader.grade_rows(submissions, replaced)[0], rows)}")
     compared = _report_stage("similarity report", similarity.write_similarity, submissions, grader.out)
     if compared:
         pairs, left_out = compared
@@ -190,6 +187,30 @@ def main(argv=None):
     written = _report_stage("class report", report.write_report, grader.out)
     if written:
         print(f"class report: {written}")
+
+
+def late_changes(before, after):
+    """What a change of late policy did, from grades.csv's rows ``before`` and ``after`` (lists of dict):
+    'alice 33.15 -> 35.1' for a final score, 'bob penalty 9 -> 6 (final once graded by hand)' for a student
+    whose final waits for hand grades, or 'no final score changed'."""
+    old = {row["student"]: row for row in before}
+    changed = []
+    for row in after:
+        was = old.get(row["student"], {})
+        if was.get("final") != row["final"]:
+            changed.append(f"{printable(row['student'])} {was.get('final')} -> {row['final']}")
+        elif row["final"] == "" and _penalty(was) != _penalty(row):
+            changed.append(f"{printable(row['student'])} penalty {_penalty(was)} -> {_penalty(row)} (final once "
+                           "graded by hand)")
+    return ", ".join(changed) if changed else "no final score changed"
+
+
+def _penalty(row):
+    """A row's late penalty for the terminal: its points, or what it is while the score is not known."""
+    points = row.get("late_penalty", "")
+    if points == "" and row.get("late_days"):
+        return f"a percent of the score ({plural(int(row['late_days']), 'day')} late)"
+    return str(points) if points != "" and float(points) else "none"
 
 
 def _report_stage(name, write, *args):

@@ -2,17 +2,18 @@
 later run on the same OUT, a regrade request included, so that no run drops it silently; another
 policy replaces it only with --change-late-policy, and every run prints the policy in force.
 
-The record keeps the submission times the times file gave (and the file's name and SHA-256), so a
-later run needs neither the options nor the file again.
+The record keeps the policy's fields (due time, rate, cap, grace and the penalty's base, which a
+feedback page can read there too) and the submission times the times file gave (and the file's name
+and SHA-256), so a later run needs neither the options nor the file again.
 """
 import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.intake.late import LatePolicy, parse_time
+from autograder.intake.late import RECORD_FILE, LatePolicy, parse_time
 
-FILE = "late_policy.json"
+FILE = RECORD_FILE
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,9 @@ class RecordedPolicy:
         """One line for the terminal: the policy in force."""
         if self.policy is None:
             return "late policy: none (nothing is late)"
-        p = self.policy
         times = (f"; times of {len(self.times)} students from {self.times_file} (sha256 {self.times_sha256[:12]})"
                  if self.times_file else "")
-        return (f"late policy: due {p.due.isoformat()}, {p.percent_per_day:g}% of the total per day or part of a "
-                f"day, at most {p.cap_percent:g}%, {p.grace_minutes:g} minutes' grace{times}")
+        return f"late policy: {self.policy.describe()}{times}"
 
     def gaps(self, submissions):
         """(students of ``submissions`` (intake Submissions) with no submission time, who count as on
@@ -46,19 +45,14 @@ class RecordedPolicy:
         return without, sorted(set(self.times) - students)
 
     def to_json(self):
-        p = self.policy
-        return {"policy": None if p is None else {
-                    "due": p.due.isoformat(), "percent_per_day": p.percent_per_day, "cap_percent": p.cap_percent,
-                    "grace_minutes": p.grace_minutes},
+        return {"policy": None if self.policy is None else self.policy.to_json(),
                 "times": {student: time.isoformat() for student, time in sorted(self.times.items())},
                 "times_file": self.times_file, "times_sha256": self.times_sha256}
 
     @classmethod
     def from_json(cls, data):
         policy = data.get("policy")
-        return cls(policy=None if policy is None else LatePolicy(
-                       parse_time(policy["due"]), policy["percent_per_day"], policy["cap_percent"],
-                       policy["grace_minutes"]),
+        return cls(policy=None if policy is None else LatePolicy.from_json(policy),
                    times={student: parse_time(time) for student, time in data.get("times", {}).items()},
                    times_file=data.get("times_file", ""), times_sha256=data.get("times_sha256", ""))
 

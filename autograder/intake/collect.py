@@ -39,6 +39,7 @@ class Submission:
     note: str = ""  # graded, with something the instructor should know (e.g. the file's name was not the usual)
     submitted_at: datetime = None  # when the export says it was submitted (Gradescope), else None
     marked_late: bool = False  # the export marks it late without its time (Canvas's LATE_)
+    canvas_id: str = ""  # the student's Canvas user id, when the export is Canvas's (its file names carry it)
 
     @property
     def sha256(self):
@@ -178,13 +179,15 @@ def _canvas(folder):
     for path, match in files:
         late = bool(match["late"])
         if CANVAS_NOTEBOOK.match(match["file"]):
-            submissions.append(Submission(match["user"], path, match["name"], marked_late=late))
+            submissions.append(Submission(match["user"], path, match["name"], marked_late=late,
+                                          canvas_id=match["user"]))
         elif match["file"].endswith(".ipynb") and notebooks[match["user"]] == 1:  # e.g. "assignment (1).ipynb"
             submissions.append(Submission(match["user"], path, match["name"], note=_other_name(match["file"]),
-                                          marked_late=late))
+                                          marked_late=late, canvas_id=match["user"]))
         else:
             submissions.append(Submission(match["user"], path, match["name"],
-                                          f"the file is named {match['file']!r}, not {NOTEBOOK_NAME}", marked_late=late))
+                                          f"the file is named {match['file']!r}, not {NOTEBOOK_NAME}", marked_late=late,
+                                          canvas_id=match["user"]))
     return submissions
 
 

@@ -1,12 +1,15 @@
 """A late-work policy, applied from the times a course's export carries.
 
     policy = LatePolicy(due=parse_time("2026-10-01 23:59 -07:00"), percent_per_day=10, cap_percent=50,
-                        grace_minutes=15)
-    policy.penalty(total=52, submitted_at=..., marked_late=False)    -> Penalty(days, percent, points)
+                        grace_minutes=15, base="possible")
+    policy.penalty(score=52, possible=60, submitted_at=..., marked_late=False)  -> Penalty(days, percent, points)
 
 A submission is late when it came after the due time plus the grace period; it then loses
-``percent_per_day`` of its total for every day or part of a day after the due time, at most
-``cap_percent``. Times come from Gradescope's ``submission_metadata.yml`` (``:created_at:``), or from a
+``percent_per_day`` for every day or part of a day after the due time, at most ``cap_percent``, and never
+more than its score. The percent is of the base: the points possible (``possible``, the default, as
+Canvas's own late policy takes it: the same days cost every student the same points, and hand grading
+does not change a penalty) or the student's score (``score``: a penalty that grows as hand grades come
+in). Times come from Gradescope's ``submission_metadata.yml`` (``:created_at:``), or from a
 times file (``student,submitted_at`` rows, for anything else); a Canvas download only marks a file
 ``LATE`` without its time: such a submission counts one day late unless the times file says when.
 """
@@ -66,23 +69,33 @@ def read_times(path):
     return times
 
 
+RECORD_FILE = "late_policy.json"  # where ./kit grade records the policy in OUT (autograder/classrun/late_record.py)
+BASES = {"possible": "the points possible", "score": "the score"}  # the penalty's base: what its percent is of
+
+
 @dataclass(frozen=True)
 class Penalty:
     """What lateness costs one submission: days (int, days or parts of days after the due time; 0 when on
-    time), percent (float, of the total) and points (float)."""
+    time), percent (float, of the policy's base) and points (float, or None while the score it depends on
+    is not known: a score base with hand parts still to grade)."""
     days: int
     percent: float
-    points: float
+    points: float | None
 
 
 @dataclass(frozen=True)
 class LatePolicy:
-    """due (aware datetime); percent_per_day, cap_percent (float, percent of the total); grace_minutes
-    (float: later than due by at most this is on time)."""
+    """due (aware datetime); percent_per_day, cap_percent (float, percent of the base); grace_minutes
+    (float: later than due by at most this is on time); base (a key of BASES: what the percent is of)."""
     due: datetime
     percent_per_day: float
     cap_percent: float = 100.0
     grace_minutes: float = 0.0
+    base: str = "possible"
+
+    def __post_init__(self):
+        if self.base not in BASES:
+            raise ValueError(f"the late penalty's base is {self.base!r}; expected one of {', '.join(BASES)}")
 
     def days_late(self, submitted_at, marked_late=False):
         """Days or parts of days after the due time (0 when within the grace period); a submission only
@@ -94,10 +107,35 @@ class LatePolicy:
             return 0
         return math.ceil(late / timedelta(days=1))
 
-    def penalty(self, total, submitted_at, marked_late=False):
+    def penalty(self, score, possible, submitted_at, marked_late=False):
+        """The Penalty of a submission with ``score`` (float, or None while hand parts are still to grade)
+        of ``possible`` (float) points; the points lost are at most the score."""
         days = self.days_late(submitted_at, marked_late)
         percent = min(self.cap_percent, days * self.percent_per_day)
-        return Penalty(days, percent, round(total * percent / 100, 2))
+        if not percent:
+            return Penalty(days, percent, 0)
+        base = possible if self.base == "possible" else score
+        if base is None:
+            return Penalty(days, percent, None)
+        points = base * percent / 100
+        return Penalty(days, percent, round(points if score is None else min(points, score), 2))
+
+    def describe(self):
+        """The policy in one line: 'due ..., 10% of the points possible per day or part of a day, ...'."""
+        return (f"due {self.due.isoformat()}, {self.percent_per_day:g}% of {BASES[self.base]} per day or part of "
+                f"a day, at most {self.cap_percent:g}% (never more than the score), {self.grace_minutes:g} "
+                "minutes' grace")
+
+    def to_json(self):
+        return {"due": self.due.isoformat(), "percent_per_day": self.percent_per_day, "cap_percent": self.cap_percent,
+                "grace_minutes": self.grace_minutes, "base": self.base}
+
+    @classmethod
+    def from_json(cls, data):
+        """The policy of ``to_json``'s dict; a record written before the base was an option has none: its
+        penalties were of the score, and stay so until the policy is changed on purpose."""
+        return cls(parse_time(data["due"]), data["percent_per_day"], data["cap_percent"], data["grace_minutes"],
+                   data.get("base", "score"))
 
 
 def add_arguments(parser):
@@ -105,9 +143,13 @@ def add_arguments(parser):
     group = parser.add_argument_group("late work (all optional; without --due nothing is late)")
     group.add_argument("--due", type=_due, help=f'due time, ISO 8601 with its zone, e.g. "{TIME_EXAMPLE}"')
     group.add_argument("--late-percent-per-day", type=_number(0, math.inf), default=10.0,
-                       help="percent of the total lost per day or part of a day late (default 10)")
+                       help="percent of the base (--late-base) lost per day or part of a day late (default 10)")
     group.add_argument("--late-cap", type=_number(0, 100), default=100.0,
                        help="at most this percent is lost (default 100)")
+    group.add_argument("--late-base", choices=BASES, default=LatePolicy.base,
+                       help="what the percent is of: possible, the points possible (default, as Canvas's late "
+                            "policy: the same for every student, unchanged by hand grading), or score, the "
+                            "student's score (grows as hand grades come in)")
     group.add_argument("--grace-minutes", type=_number(0, math.inf), default=0.0,
                        help="this much after the due time is on time")
     group.add_argument("--times", type=Path,
@@ -139,4 +181,4 @@ def from_arguments(args):
     """The LatePolicy of parsed arguments, or None without --due."""
     if args.due is None:
         return None
-    return LatePolicy(args.due, args.late_percent_per_day, args.late_cap, args.grace_minutes)
+    return LatePolicy(args.due, args.late_percent_per_day, args.late_cap, args.grace_minutes, args.late_base)

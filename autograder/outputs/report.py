@@ -4,11 +4,13 @@
 
 Sections: score histograms, points per part, the pass rate of every test cell, the most frequent
 diagnostic messages (which bugs the class made, and who), the slowest submissions, and the lists of
-submissions flagged for review and of those that could not be graded, the count of late submissions,
-and the pairs of similar solutions (OUT/similarity.json, autograder/outputs/similarity.py). Student ids,
-messages and code are untrusted text: everything is escaped. A row of grades.csv or an entry of
-results.json that is not as the grader writes it (a hand edit, a file of another version) is left out of
-the statistics and listed; it never stops the report.
+submissions flagged for review and of those that could not be graded, the count of late submissions
+and the late policy in force (OUT/late_policy.json, with the base of its penalty), and the pairs of
+similar solutions (OUT/similarity.json, autograder/outputs/similarity.py). Student ids, messages and
+code are untrusted text: everything is escaped. A row of grades.csv or an entry of results.json that is
+not as the grader writes it (a hand edit, a file of another version) is left out of the statistics and
+listed; it never stops the report. A part still to grade by hand (blank in grades.csv) is left out of
+its mean, never counted as 0.
 """
 import argparse
 import csv
@@ -24,7 +26,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from autograder.assignment import master  # noqa: E402
-from autograder.outputs import similarity
+from autograder.intake import late  # noqa: E402
+from autograder.outputs import similarity  # noqa: E402
 
 GRADED = ("graded", "partial")
 STYLE = """body{font-family:system-ui,sans-serif;max-width:70em;margin:2em auto;color:#222}
@@ -114,11 +117,32 @@ def _histogram(rows, path):
     plt.close(figure)
 
 
+def _part_means(graded, parts):
+    """{grade id: (class mean or None, maximum, how many of ``graded`` have it graded)} over the rows of
+    ``graded`` whose cell of the part is not blank (a part still to grade by hand is not a 0)."""
+    means = {}
+    for name, maximum, _ in parts:
+        scores = [_number(r.get(name)) for r in graded if (r.get(name) or "").strip()]
+        means[name] = (sum(scores) / len(scores) if scores else None, maximum, len(scores))
+    return means
+
+
+def _policy(out):
+    """The late policy in force for ``out``: one sentence for the report."""
+    path = out / late.RECORD_FILE
+    try:
+        recorded = json.loads(path.read_text())["policy"] if path.exists() else None
+        return f"Late policy: {html.escape(late.LatePolicy.from_json(recorded).describe())}." if recorded else \
+            "No late policy: nothing is late."
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return f"The late policy in {html.escape(str(path))} cannot be read ({html.escape(str(error))})."
+
+
 def _parts_chart(means, path):
     figure, axes = plt.subplots(figsize=(8, 0.32 * len(means) + 1.2))
     names = list(means)
     axes.barh(names, [means[n][1] for n in names], color="#ddd", label="maximum")
-    axes.barh(names, [means[n][0] for n in names], color="#4878a8", label="class mean")
+    axes.barh(names, [means[n][0] or 0 for n in names], color="#4878a8", label="class mean (of those graded)")
     axes.invert_yaxis()
     axes.set(title="Points per part: class mean against maximum", xlabel="points", ylabel="graded cell")
     axes.legend(loc="lower right")
@@ -143,8 +167,7 @@ def write_report(out):
     folder.mkdir(exist_ok=True)
     graded = [r for r in rows if r["status"] in GRADED]
     parts = _parts(rows)
-    means = {name: (sum(_number(r.get(name)) for r in graded) / len(graded) if graded else 0.0, maximum)
-             for name, maximum, _ in parts}
+    means = _part_means(graded, parts)
     pass_rates = [(name, sum(_number(r.get(name)) >= maximum for r in graded), len(graded))
                   for name, maximum, automatic in parts if automatic]
     messages = defaultdict(list)
@@ -160,14 +183,20 @@ def write_report(out):
     _parts_chart(means, folder / "parts.png")
 
     passed = sum(_number(r["auto_score"]) >= _number(r["auto_max"]) for r in graded)
-    late = [r for r in rows if _number(r.get("late_days")) > 0]
+    late_rows = [r for r in rows if _number(r.get("late_days")) > 0]
+    waiting = [r for r in graded if not (r.get("final") or "").strip()]
     sections = [
         f"<h1>hw2: class report</h1><p>{len(rows)} submissions: {len(graded)} graded, "
-        f"{passed} with every autograded point, {len(late)} late (penalty in the column <code>final</code>), "
-        f"{len(flagged)} flagged for review, {len(failed)} could not be graded. Details per student: <code>grades.csv</code>; feedback: <code>feedback/</code>.</p>",
+        f"{passed} with every autograded point, {len(waiting)} with parts still to grade by hand (no final score "
+        f"yet), {len(late_rows)} late (penalty in the column <code>final</code>), "
+        f"{len(flagged)} flagged for review, {len(failed)} could not be graded. Details per student: <code>grades.csv</code>; feedback: <code>feedback/</code>.</p>"
+        f"<p>{_policy(out)}</p>",
         "<h2>Scores</h2><img src=\"scores.png\" alt=\"histogram of scores\">",
-        "<h2>Points per part</h2><img src=\"parts.png\" alt=\"class mean points per part\">" + _table(
-            ["part", "class mean", "maximum"], [(n, f"{m:.2f}", f"{x:g}") for n, (m, x) in means.items()], (1, 2)),
+        "<h2>Points per part</h2><img src=\"parts.png\" alt=\"class mean points per part\"><p>The mean of the "
+        "students graded on the part: parts still to grade by hand are left out.</p>" + _table(
+            ["part", "class mean", "maximum", "graded"],
+            [(n, "not graded yet" if m is None else f"{m:.2f}", f"{x:g}", f"{k}/{len(graded)}")
+             for n, (m, x, k) in means.items()], (1, 2, 3)),
         "<h2>Pass rate of every test cell</h2>" + _table(
             ["test cell", "full points", "pass rate"],
             [(n, f"{k}/{t}", f"{100 * k / t:.0f}%" if t else "-") for n, k, t in pass_rates], (1, 2)),

@@ -139,26 +139,39 @@ def test_one_student_is_graded_again_on_request(examples_graded, tmp_path):
 
 @EXAMPLES_WORKER
 def test_a_late_policy_gives_raw_score_penalty_and_final_without_grading_again(examples_graded, tmp_path):
+    """alice, graded by hand at half marks, is late; bob, on time, still waits for his hand grades."""
     out, rows, _, _ = examples_graded
     again = tmp_path / "late"
     shutil.copytree(out, again, symlinks=True)
+    model = master.read()
+    with Gradebook(f"sqlite:///{again / 'course' / 'gradebook.db'}", course_id="hw2") as gradebook:  # as formgrader
+        for part in (p for p in model.parts if p.by_hand):
+            hand = gradebook.find_grade(part.grade_id, release.NOTEBOOK, release.ASSIGNMENT, "alice")
+            hand.manual_score, hand.needs_manual_grade = part.points / 2, False
+        gradebook.db.commit()
     (tmp_path / "times.csv").write_text("student,submitted_at\nalice,2026-10-03T10:00:00-07:00\n"
                                         "bob,2026-10-01T23:59:30-07:00\n")
     late, stdout = grade(EXAMPLES, again, "--due", "2026-10-01T23:59-07:00", "--late-percent-per-day", "10",
                          "--late-cap", "15", "--grace-minutes", "5", "--times", str(tmp_path / "times.csv"))
-    assert "0 to grade" in stdout and "late: 1 (alice" in stdout, stdout
+    assert "0 to grade" in stdout and "late: 1 (alice -9" in stdout, stdout
+    assert "10% of the points possible per day" in stdout, "the policy line states the penalty's base"
     alice, bob = late["alice"], late["bob"]
-    assert (alice["late_days"], alice["late_penalty"], alice["final"]) == ("2", "5.85", "33.15"), alice  # capped
-    assert (bob["late_days"], bob["late_penalty"], bob["final"]) == ("0", "0", bob["total"]), bob
+    # alice: 39 autograded + 21 / 2 by hand = 49.5 of 60; 1 day 10 hours late = 2 days, 20% capped at 15%;
+    # of the 60 points possible (the default base, as Canvas's): 9 points, final 49.5 - 9 = 40.5 (of her score, 49.5,
+    # it would have been 7.425); her autograded points alone (--partial): 39 - 15% of 39 = 39 - 5.85 = 33.15
+    assert (alice["total"], alice["late_days"], alice["late_penalty"], alice["final"], alice["auto_final"]) == \
+        ("49.5", "2", "9", "40.5", "33.15"), alice
+    # bob: 30 s late, within the 5 minutes' grace; his hand parts not graded yet: blank, and so is his final
+    assert (bob["late_days"], bob["late_penalty"], bob["final"], bob["answer_cache"]) == ("0", "0", "", ""), bob
     report = (again / "report" / "index.html").read_text()
-    assert "1 late" in report
+    assert "1 late" in report and "10% of the points possible per day" in report
     assert "alice and dave:" in report, \
         "the class report should list the similar solutions (the examples are made from one solution)"
 
     # the policy is recorded with the grades: a regrade request without the options keeps it
     regraded, stdout = grade(EXAMPLES, again, "--workers", "1", "--student", "bob")
     assert "late policy: due 2026-10-01T23:59:00-07:00" in stdout, stdout
-    assert (regraded["alice"]["late_penalty"], regraded["alice"]["final"]) == ("5.85", "33.15"), regraded["alice"]
+    assert (regraded["alice"]["late_penalty"], regraded["alice"]["final"]) == ("9", "40.5"), regraded["alice"]
     # another policy only on purpose, and who it changes is printed
     options = ["--late-percent-per-day", "10", "--late-cap", "15", "--grace-minutes", "5", "--times",
                str(tmp_path / "times.csv")]
@@ -167,8 +180,9 @@ def test_a_late_policy_gives_raw_score_penalty_and_final_without_grading_again(e
                              text=True, timeout=300)
     assert refused.returncode == 2 and "--change-late-policy" in refused.stderr, refused.stderr
     changed, stdout = grade(EXAMPLES, again, "--due", "2026-10-02T23:59-07:00", *options, "--change-late-policy")
-    assert "the late policy changed: alice 33.15 -> 35.1" in stdout, stdout
-    assert (changed["alice"]["late_days"], changed["alice"]["final"]) == ("1", "35.1"), changed["alice"]
+    # alice now 10 hours late = 1 day: 10% of 60 = 6, final 49.5 - 6 = 43.5
+    assert "the late policy changed: alice 40.5 -> 43.5" in stdout, stdout
+    assert (changed["alice"]["late_days"], changed["alice"]["final"]) == ("1", "43.5"), changed["alice"]
 
 
 def test_tampered_and_noisy_correct_submission_keeps_full_marks(tmp_path):

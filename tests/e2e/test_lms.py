@@ -25,11 +25,12 @@ def test_times_are_read_with_their_zone(text):
 
 def test_the_policy_charges_every_day_or_part_of_a_day_after_the_grace_period_up_to_the_cap():
     policy = late.LatePolicy(DUE, percent_per_day=10, cap_percent=25, grace_minutes=15)
-    assert policy.penalty(40, DUE + timedelta(minutes=14), False) == late.Penalty(0, 0, 0)
-    assert policy.penalty(40, DUE + timedelta(minutes=16), False) == late.Penalty(1, 10, 4)
-    assert policy.penalty(40, DUE + timedelta(days=1, hours=1), False) == late.Penalty(2, 20, 8)
-    assert policy.penalty(40, DUE + timedelta(days=5), False) == late.Penalty(5, 25, 10)
-    assert policy.penalty(40, None, True).days == 1 and policy.penalty(40, None, False).days == 0
+    # 40 of 60 points; the percent is of the 60 points possible (the default base)
+    assert policy.penalty(40, 60, DUE + timedelta(minutes=14), False) == late.Penalty(0, 0, 0)
+    assert policy.penalty(40, 60, DUE + timedelta(minutes=16), False) == late.Penalty(1, 10, 6)         # 10% of 60
+    assert policy.penalty(40, 60, DUE + timedelta(days=1, hours=1), False) == late.Penalty(2, 20, 12)   # 20% of 60
+    assert policy.penalty(40, 60, DUE + timedelta(days=5), False) == late.Penalty(5, 25, 15)            # 25% of 60
+    assert policy.penalty(40, 60, None, True).days == 1 and policy.penalty(40, 60, None, False).days == 0
 
 
 def test_a_times_file_needs_its_columns(tmp_path):
@@ -58,7 +59,7 @@ def test_canvas_late_marks_and_gradescope_times_are_read(tmp_path):
 
 
 def _grades(tmp_path, rows):
-    columns = ["student", "name", "status", "total", "max", "final"]
+    columns = ["student", "name", "canvas_id", "status", "total", "max", "final"]
     with open(tmp_path / "grades.csv", "w", newline="") as file:
         writer = csv.DictWriter(file, columns)
         writer.writeheader()
@@ -73,7 +74,9 @@ def test_canvas_csv_matches_students_by_canvas_id_and_takes_names_from_the_roste
         "\ufeffStudent,ID,SIS User ID,SIS Login ID,Section,hw2 (77)\n"
         "    Points Possible,,,,,60\n"
         "\"Lovelace, Ada\",1001,s1,ada,Mon,\n\"Turing, Alan\",1002,s2,alan,Tue,\n\"=cmd, Eve\",1003,s3,eve,Tue,\n")
-    path, unknown = canvas.write_canvas_csv(tmp_path, tmp_path / "roster.csv", "hw2 (77)")
+    with pytest.raises(canvas.ExportRefused, match="lacks graded students: 1009"):
+        canvas.write_canvas_csv(tmp_path, tmp_path / "roster.csv", "hw2 (77)")
+    path, unknown = canvas.write_canvas_csv(tmp_path, tmp_path / "roster.csv", "hw2 (77)", skip_unmatched=True)
     with open(path, newline="") as file:
         rows = list(csv.reader(file))
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "hw2 (77)"]
@@ -85,20 +88,31 @@ def test_canvas_csv_matches_students_by_canvas_id_and_takes_names_from_the_roste
 
 
 def test_the_graded_examples_are_exported_for_canvas(examples_graded, tmp_path):
-    """End to end from ./kit grade's output: ./kit canvas with a roster (the Canvas-style zip itself:
-    test_canvas_late_marks_and_gradescope_times_are_read)."""
+    """End to end from ./kit grade's output (hand parts not graded yet, students named by their files): ./kit canvas
+    stops and says how to go on; with a roster and --partial it uploads the autograded points (the Canvas-style zip
+    itself: test_canvas_late_marks_and_gradescope_times_are_read)."""
     out = tmp_path / "out"
     shutil.copytree(examples_graded[0], out, symlinks=True)
     (tmp_path / "roster.csv").write_text("Student,ID,SIS User ID,SIS Login ID,Section,hw2 (77)\n"
                                          "    Points Possible,,,,,60\n"
                                          "\"Lovelace, Ada\",alice,s1,ada,Mon,\n\"Turing, Alan\",carol,s2,alan,Tue,\n")
-    run = subprocess.run([sys.executable, "-m", "autograder.outputs.canvas", str(out), "--roster", str(tmp_path / "roster.csv"),
-                          "--assignment", "hw2 (77)"], cwd=release.REPO, capture_output=True, text=True, timeout=120)
+
+    def kit_canvas(*options):
+        return subprocess.run([sys.executable, "-m", "autograder.outputs.canvas", str(out), *options], cwd=release.REPO,
+                              capture_output=True, text=True, timeout=120)
+
+    run = kit_canvas()
+    assert run.returncode != 0 and "no Canvas user id for alice, bob, carol, dave, erin" in run.stderr, run.stderr
+    assert "parts still to grade by hand (alice, bob, dave: answer_sigmoid_stability" in run.stderr, run.stderr
+    assert not (out / "canvas.csv").exists()
+    run = kit_canvas("--roster", str(tmp_path / "roster.csv"), "--assignment", "hw2 (77)", "--partial",
+                     "--skip-unmatched")
     assert run.returncode == 0 and "not in the roster, left out: bob, dave, erin" in run.stdout, run.stdout + run.stderr
     with open(out / "canvas.csv", newline="") as file:
         exported = list(csv.reader(file))
-    assert exported[1][-1] == "60" and exported[2:] == [["Lovelace, Ada", "alice", "s1", "ada", "Mon", "39"],
-                                                        ["Turing, Alan", "carol", "s2", "alan", "Tue", ""]]
+    assert exported[0][-1] == "hw2 (autograded only)" and exported[1][-1] == "39", exported  # autograded points
+    assert exported[2:] == [["Lovelace, Ada", "alice", "s1", "ada", "Mon", "39"],
+                            ["Turing, Alan", "carol", "s2", "alan", "Tue", ""]]
 
 
 @pytest.mark.xdist_group("examples_graded")

@@ -86,3 +86,31 @@ def test_an_odd_row_or_ledger_entry_is_left_out_and_the_others_reported(tmp_path
     assert sorted(left_out) == ["ben", "cat", "dan", "eve"], left_out
     assert "n/a" in left_out["ben"] and "slow" in left_out["eve"]
     assert "4 submissions: 4 graded, 4 with every autograded point" in page, "ben's row is left out, not the rest"
+
+
+def test_parts_still_to_grade_by_hand_are_left_out_of_the_means_not_counted_as_zero(tmp_path):
+    """The issue: before any hand grading the report said "class mean 0.00" for every hand-graded part."""
+    hand = [p for p in master.read().parts if p.by_hand]
+    graded, waiting = hand[0], hand[1]
+    blank = {p.grade_id: "" for p in hand}
+    rows = [_row("ann", **{**blank, graded.grade_id: graded.points}, final=""),
+            _row("ben", **{**blank, graded.grade_id: 0}, final=""), _row("cat", **blank, final="")]
+    page = report.write_report(_write_out(tmp_path, rows, {s: _entry() for s in ("ann", "ben", "cat")})).read_text()
+    means = {row[0]: row[1:] for row in _rows_of(_section(page, "Points per part"))}
+    assert means[graded.grade_id] == [f"{graded.points / 2:.2f}", f"{graded.points:g}", "2/3"], "ann's and ben's"
+    assert means[waiting.grade_id] == ["not graded yet", f"{waiting.points:g}", "0/3"]
+    assert "3 graded, 3 with every autograded point, 3 with parts still to grade by hand (no final score yet)" in page
+
+
+def test_the_report_states_the_late_policy_and_its_base(tmp_path):
+    out = _write_out(tmp_path, [_row("ann", late_days=1)], {"ann": _entry()})
+    assert "No late policy" in report.write_report(out).read_text()
+    policy = {"due": "2026-10-01T23:59:00-07:00", "percent_per_day": 10, "cap_percent": 50, "grace_minutes": 0,
+              "base": "possible"}
+    (out / "late_policy.json").write_text(json.dumps({"policy": policy, "times": {}}))
+    assert "1 late" in (page := report.write_report(out).read_text())
+    assert "Late policy: due 2026-10-01T23:59:00-07:00, 10% of the points possible per day" in page
+    (out / "late_policy.json").write_text(json.dumps({"policy": {**policy, "base": "score"}}))
+    assert "10% of the score per day" in report.write_report(out).read_text()
+    (out / "late_policy.json").write_text("{not json")
+    assert "cannot be read" in report.write_report(out).read_text(), "said, and the report is written"

@@ -32,7 +32,7 @@ FUZZ = settings(max_examples=FUZZ_EXAMPLES, derandomize=True, database=None, dea
 RELEASED = release.REPO / "assignment.ipynb"
 RELEASES = review.load_releases(release.RELEASES)[::-1]
 SOLUTIONS = set(master.read().solutions)
-COLUMNS = ["student", "name", "status", "total", "max", "final", "reason", "review"]
+COLUMNS = ["student", "name", "canvas_id", "status", "total", "max", "final", "reason", "review"]
 MAX_REASON = 600  # characters: a reason is a sentence, not a dump of the notebook
 
 
@@ -43,7 +43,8 @@ def kernel_free_stages(folder, out, compare=False):
     submissions = collect.find_submissions(folder, out / "unpacked")
     rows = []
     for submission in submissions:
-        row = {"student": submission.student_id, "name": submission.name, "max": 60}
+        # the students' ids taken as Canvas user ids, so that canvas.csv has every student's row
+        row = {"student": submission.student_id, "name": submission.name, "canvas_id": submission.student_id, "max": 60}
         if submission.problem:
             rows.append({**row, "status": "error", "reason": submission.problem, "total": 0, "final": 0})
             continue
@@ -102,7 +103,7 @@ def test_every_mutated_notebook_is_graded_or_an_error_row(workdir, data):
     (folder / "mutant.ipynb").write_bytes(content)
     grades, exported = kernel_free_stages(folder, out)
     assert_an_entry_or_an_error_row(grades, exported, ["mutant"])
-    status, reason = grades[1][2], grades[1][6]
+    status, reason = grades[1][3], grades[1][7]
     event(f"{status}: {reason.split(':')[0].split('(')[0][:60]}" if status == "error" else status)
 
 
@@ -115,7 +116,7 @@ def test_a_class_of_mutants_gets_an_entry_or_an_error_row_each_and_the_honest_ar
         (folder / f"mutant{seed}.ipynb").write_bytes(mutant(Choices.from_seed(seed))[1])
     grades, exported = kernel_free_stages(folder, tmp_path / "out", compare=True)
     assert_an_entry_or_an_error_row(grades, exported, ["alice", "bob", "dave", *(f"mutant{s}" for s in range(CLASS_MUTANTS))])
-    status = {row[0]: row[2] for row in grades[1:]}
+    status = {row[0]: row[3] for row in grades[1:]}
     assert (status["alice"], status["bob"], status["dave"]) == ("graded", "graded", "graded")
     assert 0 < list(status.values()).count("error") < CLASS_MUTANTS + 3, "the seeds should give both kinds"
     pairs = {(pair.first, pair.second) for pair in similarity.read_pairs(tmp_path / "out")}

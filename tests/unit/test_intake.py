@@ -185,3 +185,16 @@ def test_a_release_cell_nbgrader_would_refuse_is_refused_at_intake_and_a_copy_it
     notebook["cells"][number]["metadata"]["nbgrader"].update(schema_version=3, cell_type="python")
     assert f"cell {number + 1} ({grade_id}): its nbgrader cell type is 'python' (text), none of code, markdown, " \
            "raw" in problem_of(tmp_path, notebook)
+
+
+def test_only_a_canvas_download_gives_canvas_user_ids(tmp_path):
+    """./kit canvas needs Canvas user ids; a Canvas download's file names carry them, other layouts do not."""
+    canvas, folders = tmp_path / "canvas", tmp_path / "folders"
+    canvas.mkdir()
+    folders.mkdir()
+    shutil.copyfile(EXAMPLES / "alice.ipynb", canvas / "lovelaceada_1001_5001_assignment.ipynb")
+    shutil.copyfile(EXAMPLES / "alice.ipynb", canvas / "turingalan_LATE_1002_5002_notes.txt")  # not a notebook: error row
+    shutil.copyfile(EXAMPLES / "alice.ipynb", folders / "1003.ipynb")
+    found = {s.student_id: (s.canvas_id, bool(s.problem)) for s in collect.find_submissions(canvas, tmp_path / "u")}
+    assert found == {"1001": ("1001", False), "1002": ("1002", True)}
+    assert [s.canvas_id for s in collect.find_submissions(folders, tmp_path / "u")] == [""], "a folder's name is no id"

@@ -127,3 +127,45 @@ def test_any_text_is_a_time_with_a_zone_or_a_value_error(text):
 def test_a_header_with_spaces_and_empty_columns_from_a_spreadsheet_is_read(tmp_path):
     path = times_file(tmp_path, "student, submitted_at ,,\nalice,2026-10-02T08:00:00-07:00,,\n")
     assert late.read_times(path) == {"alice": DUE + timedelta(hours=8, minutes=1)}
+
+
+def test_the_penalty_is_a_percent_of_the_points_possible_by_default_as_canvas_takes_it():
+    policy = late.LatePolicy(DUE, percent_per_day=10, cap_percent=25, grace_minutes=15)
+    assert policy.base == "possible"
+    # 40 of 60 points: every day costs 10% of the 60 points possible, whatever the score
+    assert policy.penalty(40, 60, DUE + timedelta(minutes=14)) == late.Penalty(0, 0, 0)          # within the grace
+    assert policy.penalty(40, 60, DUE + timedelta(minutes=16)) == late.Penalty(1, 10, 6)         # 10% of 60 = 6
+    assert policy.penalty(40, 60, DUE + timedelta(days=1, hours=1)) == late.Penalty(2, 20, 12)   # 20% of 60 = 12
+    assert policy.penalty(40, 60, DUE + timedelta(days=5)) == late.Penalty(5, 25, 15)            # capped: 25% of 60
+    assert policy.penalty(4, 60, DUE + timedelta(days=5)) == late.Penalty(5, 25, 4), "never more than the score"
+    # hand parts still to grade (no score yet): the penalty is known all the same, as hand grading cannot change it
+    assert policy.penalty(None, 60, DUE + timedelta(minutes=16)) == late.Penalty(1, 10, 6)
+
+
+def test_a_penalty_of_the_score_waits_for_the_score():
+    policy = late.LatePolicy(DUE, percent_per_day=10, cap_percent=25, grace_minutes=15, base="score")
+    assert policy.penalty(40, 60, DUE + timedelta(minutes=16)) == late.Penalty(1, 10, 4)         # 10% of 40 = 4
+    assert policy.penalty(40, 60, DUE + timedelta(days=5)) == late.Penalty(5, 25, 10)            # 25% of 40 = 10
+    assert policy.penalty(None, 60, DUE + timedelta(minutes=16)) == late.Penalty(1, 10, None)    # not known yet
+    assert policy.penalty(None, 60, DUE) == late.Penalty(0, 0, 0), "on time costs nothing, score or not"
+
+
+def test_the_base_is_an_option_stated_with_the_policy():
+    parser = argparse.ArgumentParser(prog="grade")
+    late.add_arguments(parser)
+    due = ["--due", "2026-10-01 23:59 -07:00"]
+    assert late.from_arguments(parser.parse_args(due)).base == "possible"
+    policy = late.from_arguments(parser.parse_args([*due, "--late-base", "score"]))
+    assert policy.base == "score" and "10% of the score per day" in policy.describe()
+    assert "10% of the points possible per day" in late.LatePolicy(DUE, 10).describe()
+    with pytest.raises(SystemExit):
+        parser.parse_args([*due, "--late-base", "total"])
+    with pytest.raises(ValueError, match="expected one of possible, score"):
+        late.LatePolicy(DUE, 10, base="total")
+
+
+def test_a_policy_is_recorded_with_its_base_and_an_older_record_keeps_the_score_it_was_made_with():
+    policy = late.LatePolicy(DUE, 10, 50, 5, base="possible")
+    assert late.LatePolicy.from_json(policy.to_json()) == policy
+    older = {key: value for key, value in policy.to_json().items() if key != "base"}  # written before the option
+    assert late.LatePolicy.from_json(older).base == "score"
