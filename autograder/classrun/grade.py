@@ -29,6 +29,8 @@ import os
 import sys
 from pathlib import Path
 
+from tqdm import tqdm
+
 from autograder.assignment import release
 from autograder.classrun import late_record
 from autograder.classrun.class_course import ClassCourse
@@ -114,7 +116,9 @@ class ClassGrader:
             self.ledger.record(submission, self.version, status="error", reason=bundle.error or "grading failed",
                                seconds=bundle.seconds, review=bundle.review)
             return
-        notes = self.course.write(bundle)
+        notes = self.course.write(bundle, submission.sha256, self.ledger.merged(submission.student_id))
+        for note in notes:  # said as it happens: no grade changes silently
+            tqdm.write(f"{printable(submission.student_id)}: {note}")
         self.ledger.record(submission, self.version, status="partial" if bundle.crashed else "graded",
                            reason=" | ".join(filter(None, [submission.note, *notes])), reasons=bundle.reasons,
                            seconds=bundle.seconds, review=bundle.review)

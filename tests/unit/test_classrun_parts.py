@@ -24,6 +24,22 @@ def test_the_ledger_records_each_entry_and_a_new_run_reads_it_back(tmp_path):
     assert not list(tmp_path.glob("*.tmp")), "the ledger is written aside and moved into place"
 
 
+def test_the_ledger_knows_which_file_the_gradebook_holds_through_errors(tmp_path):
+    """Hand grades are given for the file merged last (classrun.hand_grades.expire): an error merges nothing."""
+    ledger, first = Ledger(tmp_path), _submission(tmp_path, "ann")
+    assert ledger.merged("ann") is None
+    ledger.record(first, "v1", status="graded")
+    merged = first.sha256
+    first.path.write_text('{"cells": []}')  # the student sends another file, which cannot be graded
+    ledger.record(first, "v1", status="error", reason="not a notebook")
+    assert ledger.get("ann")["sha256"] == first.sha256 != merged and ledger.merged("ann") == merged
+    ledger.record(first, "v1", status="partial")
+    assert Ledger(tmp_path).merged("ann") == first.sha256
+    legacy = {"sha256": "abc", "status": "graded"}  # a ledger written before merged_sha256 was recorded
+    ledger.entries["bob"], ledger.entries["carl"] = legacy, {**legacy, "status": "error"}
+    assert (ledger.merged("bob"), ledger.merged("carl")) == ("abc", None)
+
+
 def test_a_report_that_fails_is_said_and_the_run_goes_on(capsys):
     def broken(out):
         raise KeyError("odd entry")
