@@ -1,14 +1,16 @@
-"""Hand grades kept across a rebuild of the assignment (autograder/classrun/hand_grades.py), on nbgrader
-gradebooks in SQLite files made here: one before the master changed, one after. Cells and points are the
-master's written answers."""
+"""Hand grades kept across a rebuild of the assignment, dropped on autograded cells when the file changes
+(autograder/classrun/hand_grades.py) and shown as such in feedback (MarkHandScores), on nbgrader gradebooks in
+SQLite files made here. Cells and points are the master's."""
 import json
 
 import nbgrader.api
 import pytest
+import small_masters as nb
 from nbgrader.api import Gradebook
 
 from autograder.assignment import master, release
 from autograder.classrun import hand_grades
+from autograder.grading.preprocessors.mark_hand_scores import MarkHandScores, hand_score_text
 
 # SQLAlchemy's autoflush warnings inside nbgrader's API (as the grader silences them: autograder/classrun/grade.py)
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
@@ -144,3 +146,17 @@ def test_a_file_the_kit_has_no_record_of_counts_as_another(graded):
     gradebook, test_cell, _ = graded
     assert any(note.startswith(test_cell) for note in hand_grades.expire(gradebook, "ann", "new", None))
     assert _grade(gradebook, test_cell).manual_score is None
+
+
+def test_feedback_shows_a_hand_score_of_an_autograded_cell_as_what_it_is(graded, tmp_path):
+    gradebook, test_cell, written = graded
+    points = master.read().points[test_cell]
+    notebook = nb.notebook(nb.autograded(test_cell, points, "assert True"), nb.written(written, 1))
+    resources = {"nbgrader": {"db_url": f"sqlite:///{tmp_path / 'gradebook.db'}", "notebook": release.NOTEBOOK,
+                              "assignment": release.ASSIGNMENT, "student": "ann"}}
+    marked, _ = MarkHandScores().preprocess(notebook, resources)
+    assert marked.cells[0].metadata.nbgrader["hand_score"] == (
+        f"set by hand: {points / 3:g}/{points:g}; extra credit by hand: 0.5; the grader gave {points * 2 / 3:g}/{points:g}")
+    assert "hand_score" not in marked.cells[1].metadata.nbgrader, "a written answer is graded by hand anyway"
+    assert hand_score_text(1, None, 2, 2) == "set by hand: 1/2; the grader gave 2/2"
+    assert hand_score_text(None, None, 2, 2) == hand_score_text(None, 0.0, 2, 2) == ""
