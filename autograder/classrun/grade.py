@@ -91,12 +91,7 @@ class ClassGrader:
                 todo.append(submission)
                 stale += outdated and previous.get("status") != "error"
         unchanged = len(submissions) - len(todo) - unreadable - left
-        asked = f" (asked: {', '.join(map(printable, students))})" if students else ""
-        others = [f"{unchanged} already graded and unchanged" if unchanged else "",
-                  f"{unreadable} unreadable (an error row each)" if unreadable else "",
-                  f"{left} left as {'they are' if left > 1 else 'it is'}" if left else ""]
-        print(f"{plural(len(submissions), 'submission')}: {len(todo)} to grade{asked}"
-              f"{''.join(', ' + text for text in others if text)} ({plural(self.workers, 'worker')})")
+        print(batch_line(len(submissions), len(todo), unchanged, unreadable, left, students, self.workers))
         if stale:
             print(f"{stale} of them were graded under an earlier version of the master: graded again under {self.version}")
         by_student = {s.student_id: s for s in todo}
@@ -139,6 +134,18 @@ class ClassGrader:
         rows, parts = self.grade_rows(submissions, late_policy)
         write_grades_csv(self.out / "grades.csv", rows, parts)
         return rows
+
+
+def batch_line(found, todo, unchanged, unreadable, left, asked, workers):
+    """What a run says first (str): of ``found`` submissions, how many are ``todo``, ``unchanged``,
+    ``unreadable`` and ``left`` as they are (ints; only those there are), the students ``asked`` for
+    (list of str) and the ``workers``, e.g. '3 submissions: 2 to grade, 1 unreadable (an error row) (2 workers)'."""
+    others = [f"{unchanged} already graded and unchanged" if unchanged else "",
+              f"{unreadable} unreadable ({'an error row each' if unreadable > 1 else 'an error row'})" if unreadable
+              else "", f"{left} left as {'they are' if left > 1 else 'it is'}" if left else ""]
+    return (f"{plural(found, 'submission')}: {todo} to grade"
+            + (f" (asked: {', '.join(map(printable, asked))})" if asked else "")
+            + "".join(", " + text for text in others if text) + f" ({plural(workers, 'worker')})")
 
 
 def main(argv=None):
@@ -189,7 +196,7 @@ def main(argv=None):
     compared = _report_stage("similarity report", similarity.write_similarity, submissions, grader.out)
     if compared:
         pairs, left_out = compared
-        print(f"similar solutions: {len(pairs)} pairs ({grader.out / 'similarity.html'}; no grade changes)"
+        print(f"similar solutions: {plural(len(pairs), 'pair')} ({grader.out / 'similarity.html'}; no grade changes)"
               + (f"; left out, unreadable: {', '.join(map(printable, sorted(left_out)))}" if left_out else ""))
     written = _report_stage("class report", report.write_report, grader.out)
     if written:

@@ -47,3 +47,12 @@ def test_a_report_that_fails_is_said_and_the_run_goes_on(capsys):
     assert grade._report_stage("class report", broken, Path("out")) is None
     assert "class report could not be written (KeyError" in capsys.readouterr().err
     assert grade._report_stage("class report", lambda out: out / "report", Path("out")) == Path("out/report")
+
+
+def test_the_run_s_first_line_counts_only_what_there_is_with_plurals():
+    """Issue 23: a first run said "1 already graded, unreadable or left as they are"."""
+    assert grade.batch_line(2, 1, 0, 1, 0, [], 2) == "2 submissions: 1 to grade, 1 unreadable (an error row) (2 workers)"
+    assert grade.batch_line(1, 1, 0, 0, 0, [], 1) == "1 submission: 1 to grade (1 worker)"
+    assert grade.batch_line(6, 1, 2, 2, 1, ["bob"], 2) == ("6 submissions: 1 to grade (asked: bob), 2 already graded and "
+                                                            "unchanged, 2 unreadable (an error row each), 1 left as it is "
+                                                            "(2 workers)")
