@@ -18,6 +18,10 @@ REPO = Path(__file__).resolve().parents[2]
 MASTER = REPO / "solutions" / "master.ipynb"
 AUTO, WRITTEN, TASK, HAND_CODE = "auto", "written answer", "task", "code graded by hand"
 POINTS_IN_TEXT = re.compile(r"\((\d+(?:\.\d+)?) points?\)")
+# "**Points** (60 in all): 39 for the autograded checks, 21 for plots and written answers."
+IN_ALL = re.compile(r"\((\d+(?:\.\d+)?) (?:points )?in all\)")
+SHARE = re.compile(r"(\d+(?:\.\d+)?) (?:points? )?for\b")
+SENTENCE_END = re.compile(r"\.(?:\s|$)")
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 
 
@@ -58,12 +62,17 @@ class Master:
     students write), headings (tuple of (index, text, points announced or None, points of the parts
     below it up to the next heading)) and prompts (tuple of (index, text, points announced, points of
     the part it announces: the cell itself when graded, else the next graded cell) for other markdown
-    that says "(N points)", such as "**Question (3 points).**")."""
+    that says "(N points)", such as "**Question (3 points).**"), and totals (tuple of (index, text,
+    points announced in all, {"auto": points announced for autograded parts, "by hand": for the others})
+    for prose that says "(N in all)" and how they split in the same sentence, such as "(60 in all): 39
+    for the autograded checks, 21 for plots and written answers", a share counted as autograded when
+    what it is for says "autograd")."""
     grade_ids: tuple
     parts: tuple
     solutions: tuple
     headings: tuple
     prompts: tuple
+    totals: tuple
 
     @property
     def auto(self):
@@ -85,12 +94,23 @@ class Master:
         return next(p for p in self.parts if p.grade_id == grade_id)
 
     def points_problems(self):
-        """Prose whose "(N points)" differs from the points of the cells it announces."""
+        """Prose whose "(N points)", "(N in all)" or share of them differs from the points of the cells it
+        announces (list of str, one sentence each)."""
         return [f"heading {text!r} says {announced:g} points, but the graded cells below it (to the next heading) "
                 f"add up to {actual:g}" for _, text, announced, actual in self.headings
                 if announced is not None and announced != actual] + [
                 f"cell {index} says {announced:g} points ({text!r}), but the graded cell it announces is worth "
-                f"{actual:g}" for index, text, announced, actual in self.prompts if announced != actual]
+                f"{actual:g}" for index, text, announced, actual in self.prompts if announced != actual] + [
+                problem for total in self.totals for problem in self._total_problems(*total)]
+
+    def _total_problems(self, index, text, announced, shares):
+        """What is wrong with one of ``totals`` (list of str)."""
+        actual = {"in all": self.auto_points + self.hand_points, "auto": self.auto_points, "by hand": self.hand_points}
+        named = {"auto": "autograded", "by hand": "graded by hand"}
+        return ([f"cell {index} says {announced:g} points in all ({text!r}), but the graded cells add up to "
+                 f"{actual['in all']:g}"] if announced != actual["in all"] else []) + [
+                f"cell {index} says {points:g} points for what is {named[kind]} ({text!r}), but the {named[kind]} "
+                f"cells add up to {actual[kind]:g}" for kind, points in shares.items() if points != actual[kind]]
 
 
 def _kind(cell, nbgrader):
@@ -103,11 +123,13 @@ def _kind(cell, nbgrader):
 
 def from_notebook(notebook):
     """The Master of a notebook (nbformat NotebookNode)."""
-    grade_ids, parts, solutions, headings, prompts, unannounced = [], [], [], [], [], []
+    grade_ids, parts, solutions, headings, prompts, unannounced, totals = [], [], [], [], [], [], []
     section = ""
     for index, cell in enumerate(notebook.cells):
         nbgrader = cell.metadata.get("nbgrader", {})
         graded = nbgrader.get("grade") or nbgrader.get("task")
+        if cell.cell_type == "markdown" and not (graded and nbgrader.get("solution")):
+            totals += [(index, *total) for total in _totals(cell.source)]
         if cell.cell_type == "markdown" and cell.source.startswith("#"):
             section = cell.source.splitlines()[0].lstrip("#").strip()
             announced = POINTS_IN_TEXT.search(section)
@@ -131,7 +153,25 @@ def from_notebook(notebook):
                 prompt[3] = part.points
                 prompts.append(tuple(prompt))
             unannounced = []
-    return Master(tuple(grade_ids), tuple(parts), tuple(solutions), tuple(map(tuple, headings)), tuple(prompts))
+    return Master(tuple(grade_ids), tuple(parts), tuple(solutions), tuple(map(tuple, headings)), tuple(prompts),
+                  tuple(totals))
+
+
+def _totals(source):
+    """[(text, points announced in all, {kind: points announced for it})] of markdown ``source`` (str):
+    each "(N in all)" with the "M for ..." shares in the rest of its sentence."""
+    found = []
+    for match in IN_ALL.finditer(source):
+        rest = source[match.end():]
+        sentence = rest[:end.start()] if (end := SENTENCE_END.search(rest)) else rest
+        shares, starts = {}, list(SHARE.finditer(sentence))
+        for share, after in zip(starts, [*starts[1:], None]):
+            what = sentence[share.end():after.start() if after else None]  # up to the next share
+            kind = "auto" if "autograd" in what.lower() else "by hand"
+            shares[kind] = shares.get(kind, 0.0) + float(share.group(1))
+        line = next(line for line in source.splitlines() if match.group(0) in line)
+        found.append((line.strip()[:80], float(match.group(1)), shares))
+    return found
 
 
 @lru_cache(maxsize=8)

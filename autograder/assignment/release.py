@@ -50,13 +50,19 @@ def check_master(path=MASTER):
                           "the grader would call its own trusted copy, not the student's; choose another name")
 
 
-def _names_of_the_checks(cells):
-    """Names that solution cells define and hw2_checks exports (the grader trusts hw2_checks' names)."""
-    import ast
-
+def reserved_names():
+    """The names a solution cell may not define (set of str): hw2_checks' public names. The grader runs
+    test cells with its own trusted copy of hw2_checks, whose names win over a student's."""
     import hw2_checks
 
-    trusted = {name for name in dir(hw2_checks) if not name.startswith("_")}
+    return {name for name in dir(hw2_checks) if not name.startswith("_")}
+
+
+def _names_of_the_checks(cells):
+    """Names that solution cells define and are reserved (reserved_names)."""
+    import ast
+
+    trusted = reserved_names()
     defined = set()
     for cell in cells:
         if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import shutil
+import sys
 import tempfile
 import time
 
@@ -86,9 +87,18 @@ def execute_solution(out=EXECUTED_SOLUTION, timeout=600):
 
 
 def main(argv=None):
+    """./kit build: a master that cannot be built from is said in one line (no traceback), exit status 1."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", nargs="?", choices=["all", "student", "hidden", "solution", "examples"], default="all")
     what = parser.parse_args(argv).what
+    try:
+        build(what)
+    except (release.MasterError, SolutionFailed) as error:
+        sys.exit(f"./kit build stopped: {error}")
+
+
+def build(what):
+    """Build ``what`` ('all', 'student', 'hidden', 'solution' or 'examples'), after release.check_master."""
     release.check_master()
     print(f"wrote the points table in {write_points_table()}")
     if what in ("all", "hidden"):

@@ -89,12 +89,14 @@ class ClassCourse:
     def _folder(self, step, student):
         return self.root / step / student / release.ASSIGNMENT
 
-    def write(self, bundle):
-        """Write a successful ResultBundle into the course: the submitted and autograded notebooks and
-        the feedback page (each beside the released student files, as nbgrader lays them out), the
-        verdicts (OUT/verdicts/<student>.json), the feedback copy (OUT/feedback/<student>.html), and
-        its scores and comments into the class gradebook, keeping hand grades. Returns notes about
-        hand grades that could not be put back (list of str)."""
+    def write(self, bundle, sha256, given_for):
+        """Write a successful ResultBundle of the file ``sha256`` (its SHA-256) into the course: the
+        submitted and autograded notebooks and the feedback page (each beside the released student files,
+        as nbgrader lays them out), the verdicts (OUT/verdicts/<student>.json), the feedback copy
+        (OUT/feedback/<student>.html), and its scores and comments into the class gradebook, keeping hand
+        grades, but those of autograded cells only while the file is ``given_for`` (the SHA-256 of the
+        file merged before, which they were given for: hand_grades.expire). Returns notes about hand
+        grades that were dropped, could not be put back or were given for an earlier file (list of str)."""
         student = bundle.student
         (self.out / "verdicts").mkdir(exist_ok=True)  # every case of every test cell, as the grader decided it
         (self.out / "verdicts" / f"{student}.json").write_text(json.dumps(
@@ -121,7 +123,8 @@ class ClassCourse:
                     warnings.catch_warnings():
                 warnings.simplefilter("ignore", SAWarning)  # as in _rebuild
                 copy_submission(private_gb, class_gb, student)
-                return hand_grades.restore(class_gb, student, self.out / hand_grades.FILE)
+                return hand_grades.restore(class_gb, student, self.out / hand_grades.FILE) + \
+                    hand_grades.expire(class_gb, student, sha256, given_for)
         finally:
             private.unlink(missing_ok=True)
 

@@ -29,6 +29,8 @@ import os
 import sys
 from pathlib import Path
 
+from tqdm import tqdm
+
 from autograder.assignment import release
 from autograder.classrun import late_record
 from autograder.classrun.class_course import ClassCourse
@@ -89,12 +91,7 @@ class ClassGrader:
                 todo.append(submission)
                 stale += outdated and previous.get("status") != "error"
         unchanged = len(submissions) - len(todo) - unreadable - left
-        asked = f" (asked: {', '.join(map(printable, students))})" if students else ""
-        others = [f"{unchanged} already graded and unchanged" if unchanged else "",
-                  f"{unreadable} unreadable (an error row each)" if unreadable else "",
-                  f"{left} left as {'they are' if left > 1 else 'it is'}" if left else ""]
-        print(f"{plural(len(submissions), 'submission')}: {len(todo)} to grade{asked}"
-              f"{''.join(', ' + text for text in others if text)} ({plural(self.workers, 'worker')})")
+        print(batch_line(len(submissions), len(todo), unchanged, unreadable, left, students, self.workers))
         if stale:
             print(f"{stale} of them were graded under an earlier version of the master: graded again under {self.version}")
         by_student = {s.student_id: s for s in todo}
@@ -114,7 +111,9 @@ class ClassGrader:
             self.ledger.record(submission, self.version, status="error", reason=bundle.error or "grading failed",
                                seconds=bundle.seconds, review=bundle.review)
             return
-        notes = self.course.write(bundle)
+        notes = self.course.write(bundle, submission.sha256, self.ledger.merged(submission.student_id))
+        for note in notes:  # said as it happens: no grade changes silently
+            tqdm.write(f"{printable(submission.student_id)}: {note}")
         self.ledger.record(submission, self.version, status="partial" if bundle.crashed else "graded",
                            reason=" | ".join(filter(None, [submission.note, *notes])), reasons=bundle.reasons,
                            seconds=bundle.seconds, review=bundle.review)
@@ -135,6 +134,18 @@ class ClassGrader:
         rows, parts = self.grade_rows(submissions, late_policy)
         write_grades_csv(self.out / "grades.csv", rows, parts)
         return rows
+
+
+def batch_line(found, todo, unchanged, unreadable, left, asked, workers):
+    """What a run says first (str): of ``found`` submissions, how many are ``todo``, ``unchanged``,
+    ``unreadable`` and ``left`` as they are (ints; only those there are), the students ``asked`` for
+    (list of str) and the ``workers``, e.g. '3 submissions: 2 to grade, 1 unreadable (an error row) (2 workers)'."""
+    others = [f"{unchanged} already graded and unchanged" if unchanged else "",
+              f"{unreadable} unreadable ({'an error row each' if unreadable > 1 else 'an error row'})" if unreadable
+              else "", f"{left} left as {'they are' if left > 1 else 'it is'}" if left else ""]
+    return (f"{plural(found, 'submission')}: {todo} to grade"
+            + (f" (asked: {', '.join(map(printable, asked))})" if asked else "")
+            + "".join(", " + text for text in others if text) + f" ({plural(workers, 'worker')})")
 
 
 def main(argv=None):
@@ -182,7 +193,7 @@ def main(argv=None):
     compared = _report_stage("similarity report", similarity.write_similarity, submissions, grader.out)
     if compared:
         pairs, left_out = compared
-        print(f"similar solutions: {len(pairs)} pairs ({grader.out / 'similarity.html'}; no grade changes)"
+        print(f"similar solutions: {plural(len(pairs), 'pair')} ({grader.out / 'similarity.html'}; no grade changes)"
               + (f"; left out, unreadable: {', '.join(map(printable, sorted(left_out)))}" if left_out else ""))
     written = _report_stage("class report", report.write_report, grader.out)
     if written:

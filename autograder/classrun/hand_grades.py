@@ -1,4 +1,5 @@
-"""Hand grades (formgrader's manual scores, extra credit and comments) kept across a change of the master.
+"""Hand grades (formgrader's manual scores, extra credit and comments): kept across a change of the
+master, and those on autograded cells dropped when the student's file changes.
 
 nbgrader refuses to change an assignment's cells while its gradebook holds submissions, so when the
 master changes the grader takes the submissions out of the class gradebook, rebuilds the assignment
@@ -6,13 +7,19 @@ and regrades. Before that, ``save`` writes every hand grade to OUT/hand_grades.j
 a student's back when the student's new autograde is merged, for the cells that still exist with the
 same points (a hand score out of other points must be given again: the note says so).
 
+A hand grade is given in formgrader on the grades the class gradebook shows, those of the file merged
+last (the ledger's merged_sha256). When a student's new file is merged, ``expire`` drops the hand
+scores and extra credit of autograded cells given for the earlier file: they judged code that is gone,
+and the grader's verdict on the new code stands. The hand grades of parts graded by hand (written
+answers, plots) stay, since no grader judged them, with a note that they were given for the earlier file.
+
     OUT/hand_grades.json   {student: {grade_id: {"manual_score", "extra_credit", "max_score", "manual_comment"}}}
 """
 import json
 
 from nbgrader.api import MissingEntry
 
-from autograder.assignment import release
+from autograder.assignment import master, release
 
 FILE = "hand_grades.json"
 
@@ -78,3 +85,33 @@ def restore(gradebook, student, path):
     if cells:
         _write(path, saved)
     return notes
+
+
+def _given(grade):
+    """A hand grade as the notes say it: '1/2', '1/2 and extra credit 0.5', 'extra credit 0.5'."""
+    parts = [f"{grade.manual_score:g}/{grade.max_score:g}" if grade.manual_score is not None else "",
+             f"extra credit {grade.extra_credit:g}" if grade.extra_credit else ""]
+    return " and ".join(filter(None, parts))
+
+
+def expire(gradebook, student, merged, given_for):
+    """After the file ``merged`` (its SHA-256) of ``student`` was merged into ``gradebook`` (and restore put
+    the saved hand grades back), drop the hand grades of autograded cells given for another file
+    (``given_for``: the SHA-256 of the file merged before, None when unknown); the hand grades of parts
+    graded by hand stay. Returns a note (str) per hand grade dropped or kept from another file."""
+    if merged == given_for:
+        return []
+    autograded = {part.grade_id for part in master.read().auto}
+    notes = []
+    for grade in gradebook.find_submission_notebook(release.NOTEBOOK, release.ASSIGNMENT, student).grades:
+        if grade.manual_score is None and not grade.extra_credit:
+            continue
+        if grade.name in autograded:
+            notes.append(f"{grade.name}: the hand grade {_given(grade)} was dropped: it was given for an earlier file, "
+                         f"and the grader's {grade.auto_score:g}/{grade.max_score:g} for this file stands")
+            grade.manual_score, grade.extra_credit, grade.needs_manual_grade = None, None, False
+        else:
+            notes.append(f"{grade.name}: the hand grade {_given(grade)} was given for an earlier file; kept: "
+                         "look at this file's answer in formgrader")
+    gradebook.db.commit()
+    return sorted(notes)

@@ -12,7 +12,9 @@ FILE = "results.json"
 class Ledger:
     """{student id: entry}, an entry being a dict: sha256, file, name, status ('graded', 'partial' or
     'error'), reason, reasons ({grade_id: why it lost points}), review (list of str), version,
-    seconds, and hand_graded (a digest of the hand grades the feedback was last made with)."""
+    seconds, merged_sha256 (the SHA-256 of the file whose grades were last merged into the class
+    gradebook: what formgrader showed, and hand grades were given for) and hand_graded (a digest of the
+    hand grades the feedback was last made with)."""
 
     def __init__(self, out):
         self.path = Path(out) / FILE
@@ -23,12 +25,21 @@ class Ledger:
         return self.entries.get(student, {})
 
     def record(self, submission, version, status, reason="", reasons=None, seconds=None, review=None):
-        """Record ``submission`` (intake.collect.Submission) graded under ``version`` and save."""
+        """Record ``submission`` (intake.collect.Submission) graded under ``version`` and save. An error
+        merges nothing into the class gradebook: the file merged before stays its merged_sha256."""
+        merged = self.merged(submission.student_id) if status == "error" else submission.sha256
         self.entries[submission.student_id] = {
             "sha256": submission.sha256, "file": str(submission.path), "name": submission.name,
             "status": status, "reason": reason, "reasons": reasons or {}, "review": review or [], "version": version,
-            "seconds": round(seconds, 2) if seconds else None}
+            "seconds": round(seconds, 2) if seconds else None, "merged_sha256": merged}
         self.save()
+
+    def merged(self, student):
+        """The SHA-256 (str) of the file of ``student`` whose grades were last merged into the class
+        gradebook, or None when none was (a ledger written before merged_sha256 was recorded: the file of a
+        graded entry)."""
+        entry = self.get(student)
+        return entry.get("merged_sha256", entry.get("sha256") if entry.get("status") in ("graded", "partial") else None)
 
     def mark_hand_graded(self, student, digest):
         """Note that the feedback of ``student`` was made with the hand grades of ``digest`` (str)."""

@@ -1,5 +1,6 @@
 """The feedback page a student reads: nbgrader's generate_feedback with the hw2_feedback template
-(templates/hw2_feedback: parts still to grade by hand shown as such, formulas as MathML made here),
+(templates/hw2_feedback: parts still to grade by hand shown as such, autograded cells scored by hand
+shown with the grader's score beside, formulas as MathML made here),
 hidden tests' code cleared (their messages kept), tracebacks shortened, HTML sanitized.
 
 Used by the grading core for each graded submission and by the class run after hand grading.
@@ -14,7 +15,7 @@ from nbgrader.preprocessors import ClearHiddenTests
 from traitlets.config import Config
 
 from autograder.assignment import release
-from autograder.grading.preprocessors import GetGradesForFeedback, ShortTracebacks
+from autograder.grading.preprocessors import GetGradesForFeedback, MarkHandScores, ShortTracebacks
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # hw2_feedback: nbgrader's feedback page, extended
 NBGRADER_TEMPLATES = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"
@@ -22,9 +23,10 @@ NBGRADER_TEMPLATES = Path(nbgrader.__file__).parent / "server_extensions" / "for
 
 def feedback_config(config):
     """``config`` (a course's) with how feedback is made: nbgrader puts the hidden tests' source into
-    feedback, keep their messages, not their code; parts not graded by hand yet say so."""
+    feedback, keep their messages, not their code; parts not graded by hand yet say so, and autograded
+    cells scored by hand say that and what the grader gave."""
     config.GenerateFeedback.preprocessors = [ClearHiddenTests, ShortTracebacks, GetGradesForFeedback,
-                                             CSSHTMLHeaderPreprocessor]
+                                             MarkHandScores, CSSHTMLHeaderPreprocessor]
     config.HTMLExporter.sanitize_html = True  # on top of SanitizeSubmission: nbconvert cleans outputs too
     config.ClearHiddenTests.enforce_metadata = False
     return config

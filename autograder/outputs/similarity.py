@@ -32,6 +32,7 @@ from copydetect.utils import filter_code, find_fingerprint_overlap, get_copied_s
 
 from autograder.assignment import master, release
 from autograder.intake import collect
+from autograder.outputs.terminal import plural
 
 NOISE_TOKENS = 25  # copydetect's defaults: k-grams shorter than this are noise,
 GUARANTEED_TOKENS = 30  # a match this long is always found
@@ -297,7 +298,7 @@ def main(argv=None):
         print(f"{pair.first} and {pair.second}: {100 * pair.score:.0f}%")
     for student, why in read_left_out(args.out).items():
         print(f"{student} left out: {why}")
-    print(f"{len(pairs)} pairs at or above {100 * args.threshold:.0f}%: {args.out / 'similarity.html'}")
+    print(f"{plural(len(pairs), 'pair')} at or above {100 * args.threshold:.0f}%: {args.out / 'similarity.html'}")
 
 
 if __name__ == "__main__":

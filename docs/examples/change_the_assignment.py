@@ -4,7 +4,8 @@ the repository it is run in (run it on a copy: tests/e2e/test_change_the_assignm
     python docs/examples/change_the_assignment.py     # then ./kit build and ./kit grade as the README says
 
 1. a new function, leaky_relu_activation, with a test cell worth 2 points (public and hidden cases);
-2. test_relu_activation worth 3 points instead of 2, and the heading of section 1.2b updated to match;
+2. test_relu_activation worth 3 points instead of 2, and the heading of section 1.2b and the intro's
+   points updated to match;
 3. a fix to a hidden case: test_relu_activation's hidden part also checks s with exact zeros.
 """
 import sys
@@ -67,6 +68,8 @@ def change(path):
     test_relu.source = test_relu.source.replace("### END HIDDEN TESTS", ZEROS_CASE + "### END HIDDEN TESTS")  # 3.
     heading = notebook.cells[ids.index("activations_intro")]
     heading.source = heading.source.replace("(11 points)", "(14 points)")                      # 2. and 1.
+    intro = notebook.cells[ids.index("intro")]
+    intro.source = intro.source.replace("(60 in all): 39 for", "(63 in all): 42 for")          # 2. and 1.
     at = ids.index("test_relu_activation") + 1
     notebook.cells[at:at] = [graded("leaky_relu_activation", LEAKY_RELU),                      # 1.
                              graded("test_leaky_relu_activation", TEST_LEAKY_RELU, points=2)]

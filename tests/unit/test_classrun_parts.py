@@ -24,6 +24,22 @@ def test_the_ledger_records_each_entry_and_a_new_run_reads_it_back(tmp_path):
     assert not list(tmp_path.glob("*.tmp")), "the ledger is written aside and moved into place"
 
 
+def test_the_ledger_knows_which_file_the_gradebook_holds_through_errors(tmp_path):
+    """Hand grades are given for the file merged last (classrun.hand_grades.expire): an error merges nothing."""
+    ledger, first = Ledger(tmp_path), _submission(tmp_path, "ann")
+    assert ledger.merged("ann") is None
+    ledger.record(first, "v1", status="graded")
+    merged = first.sha256
+    first.path.write_text('{"cells": []}')  # the student sends another file, which cannot be graded
+    ledger.record(first, "v1", status="error", reason="not a notebook")
+    assert ledger.get("ann")["sha256"] == first.sha256 != merged and ledger.merged("ann") == merged
+    ledger.record(first, "v1", status="partial")
+    assert Ledger(tmp_path).merged("ann") == first.sha256
+    legacy = {"sha256": "abc", "status": "graded"}  # a ledger written before merged_sha256 was recorded
+    ledger.entries["bob"], ledger.entries["carl"] = legacy, {**legacy, "status": "error"}
+    assert (ledger.merged("bob"), ledger.merged("carl")) == ("abc", None)
+
+
 def test_a_report_that_fails_is_said_and_the_run_goes_on(capsys):
     def broken(out):
         raise KeyError("odd entry")
@@ -48,3 +64,12 @@ def test_the_terminal_calls_no_total_final_while_parts_wait_for_hand_grades(caps
     assert table["ann"][:5] == ["ann", "graded", "39/39", "9", "not"] and table["ben"][4] == "45", printed
     assert "late: 2 (ann -9, cal 1 day (a percent of the score: known once graded by hand))" in printed
     assert "blank in grades.csv, and so is the final ('not yet')" in printed
+
+
+def test_the_run_s_first_line_counts_only_what_there_is_with_plurals():
+    """Issue 23: a first run said "1 already graded, unreadable or left as they are"."""
+    assert grade.batch_line(2, 1, 0, 1, 0, [], 2) == "2 submissions: 1 to grade, 1 unreadable (an error row) (2 workers)"
+    assert grade.batch_line(1, 1, 0, 0, 0, [], 1) == "1 submission: 1 to grade (1 worker)"
+    assert grade.batch_line(6, 1, 2, 2, 1, ["bob"], 2) == ("6 submissions: 1 to grade (asked: bob), 2 already graded and "
+                                                            "unchanged, 2 unreadable (an error row each), 1 left as it is "
+                                                            "(2 workers)")

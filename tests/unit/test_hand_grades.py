@@ -1,14 +1,16 @@
-"""Hand grades kept across a rebuild of the assignment (autograder/classrun/hand_grades.py), on nbgrader
-gradebooks in SQLite files made here: one before the master changed, one after. Cells and points are the
-master's written answers."""
+"""Hand grades kept across a rebuild of the assignment, dropped on autograded cells when the file changes
+(autograder/classrun/hand_grades.py) and shown as such in feedback (MarkHandScores), on nbgrader gradebooks in
+SQLite files made here. Cells and points are the master's."""
 import json
 
 import nbgrader.api
 import pytest
+import small_masters as nb
 from nbgrader.api import Gradebook
 
 from autograder.assignment import master, release
 from autograder.classrun import hand_grades
+from autograder.grading.preprocessors.mark_hand_scores import MarkHandScores, hand_score_text
 
 # SQLAlchemy's autoflush warnings inside nbgrader's API (as the grader silences them: autograder/classrun/grade.py)
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
@@ -96,3 +98,65 @@ def test_extra_credit_alone_on_a_part_whose_points_changed_gets_a_note(tmp_path,
     notes = hand_grades.restore(after, "ann", saved)
     assert len(notes) == 1 and grade_id in notes[0]
     after.close()
+
+
+@pytest.fixture()
+def graded(tmp_path, answers):
+    """ann's gradebook with a hand grade on an autograded cell of the master (graded 2/3 of its points by the
+    grader, set to 1/3 by hand with 0.5 extra credit) and on a written answer (half its points): (gradebook,
+    autograded grade id, written grade id)."""
+    test_cell = master.read().auto[0]
+    gradebook = _gradebook(tmp_path / "gradebook.db", answers)
+    gradebook.update_or_create_grade_cell(test_cell.grade_id, release.NOTEBOOK, release.ASSIGNMENT,
+                                          max_score=test_cell.points, cell_type="code")
+    gradebook.remove_submission(release.ASSIGNMENT, "ann")
+    gradebook.add_submission(release.ASSIGNMENT, "ann")
+    written = next(iter(answers))
+    override = _grade(gradebook, test_cell.grade_id)
+    override.auto_score, override.manual_score, override.extra_credit = test_cell.points * 2 / 3, test_cell.points / 3, 0.5
+    _grade(gradebook, written).manual_score = answers[written] / 2
+    gradebook.db.commit()
+    yield gradebook, test_cell.grade_id, written
+    gradebook.close()
+
+
+def test_hand_grades_stay_while_the_file_is_the_one_they_were_given_for(graded):
+    gradebook, test_cell, written = graded
+    assert hand_grades.expire(gradebook, "ann", "same", "same") == []
+    assert _grade(gradebook, test_cell).manual_score is not None and _grade(gradebook, written).manual_score is not None
+
+
+def test_a_new_file_drops_the_hand_grade_of_an_autograded_cell_and_says_so(graded, answers):
+    gradebook, test_cell, written = graded
+    points = master.read().points[test_cell]
+    notes = hand_grades.expire(gradebook, "ann", "new", "earlier")
+    override = _grade(gradebook, test_cell)
+    assert (override.manual_score, override.extra_credit, override.needs_manual_grade) == (None, None, False)
+    assert override.score == pytest.approx(points * 2 / 3), "the grader's verdict on the new file stands"
+    dropped = next(note for note in notes if note.startswith(test_cell))
+    assert f"the hand grade {points / 3:g}/{points:g} and extra credit 0.5 was dropped" in dropped
+    assert f"given for an earlier file, and the grader's {points * 2 / 3:g}/{points:g} for this file stands" in dropped
+    kept = next(note for note in notes if note.startswith(written))
+    assert _grade(gradebook, written).manual_score == answers[written] / 2, "no grader judged a written answer"
+    assert f"{answers[written] / 2:g}/{answers[written]:g} was given for an earlier file; kept" in kept
+    assert len(notes) == 2, notes
+
+
+def test_a_file_the_kit_has_no_record_of_counts_as_another(graded):
+    gradebook, test_cell, _ = graded
+    assert any(note.startswith(test_cell) for note in hand_grades.expire(gradebook, "ann", "new", None))
+    assert _grade(gradebook, test_cell).manual_score is None
+
+
+def test_feedback_shows_a_hand_score_of_an_autograded_cell_as_what_it_is(graded, tmp_path):
+    gradebook, test_cell, written = graded
+    points = master.read().points[test_cell]
+    notebook = nb.notebook(nb.autograded(test_cell, points, "assert True"), nb.written(written, 1))
+    resources = {"nbgrader": {"db_url": f"sqlite:///{tmp_path / 'gradebook.db'}", "notebook": release.NOTEBOOK,
+                              "assignment": release.ASSIGNMENT, "student": "ann"}}
+    marked, _ = MarkHandScores().preprocess(notebook, resources)
+    assert marked.cells[0].metadata.nbgrader["hand_score"] == (
+        f"set by hand: {points / 3:g}/{points:g}; extra credit by hand: 0.5; the grader gave {points * 2 / 3:g}/{points:g}")
+    assert "hand_score" not in marked.cells[1].metadata.nbgrader, "a written answer is graded by hand anyway"
+    assert hand_score_text(1, None, 2, 2) == "set by hand: 1/2; the grader gave 2/2"
+    assert hand_score_text(None, None, 2, 2) == hand_score_text(None, 0.0, 2, 2) == ""

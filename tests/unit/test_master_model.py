@@ -54,6 +54,24 @@ def test_prose_whose_points_disagree_with_its_cells_is_named():
     assert "cell 3 says 3 points" in problems[1] and "worth 2" in problems[1]
 
 
+def test_prose_that_says_the_points_in_all_and_their_split_is_checked_against_the_cells():
+    """The student notebook's intro says "(N in all): A for the autograded checks, H for plots and written
+    answers"; a new question or a points change must change it too (issue 23)."""
+    def problems(intro):
+        notebook = _small_master()
+        notebook.cells.insert(0, nb.prose(intro))
+        return master.from_notebook(notebook).points_problems()
+
+    assert problems("**Points** (6 in all): 3 for the autograded checks, 3 for plots and written answers, which "
+                    "a grader reads. The 2 for the question are...") == [], "a share in the next sentence is not read"
+    assert problems("Worth (6 points in all).\n\nAbout 5 for the plot.") == []
+    wrong = problems("**Points** (7 in all): 4 for the autograded\nchecks, 2 for the plot and 1 for the written answer.")
+    assert len(wrong) == 2, wrong
+    assert "cell 0 says 7 points in all ('**Points** (7 in all)" in wrong[0] and "add up to 6" in wrong[0]
+    assert "cell 0 says 4 points for what is autograded" in wrong[1] and "cells add up to 3" in wrong[1]
+    assert "graded by hand" in problems("(6 in all): 3 for the autograded checks, 2 for the rest.")[0]
+
+
 def test_the_points_table_has_a_row_per_section_and_kind_of_grading():
     model = master.from_notebook(_small_master())
     table = master.points_table(model).splitlines()

@@ -10,6 +10,7 @@ import hw2_checks
 from autograder.assignment import master, release
 
 TRUSTED = sorted(name for name in dir(hw2_checks) if not name.startswith("_") and callable(getattr(hw2_checks, name)))
+OWN = sorted(name for name in TRUSTED if getattr(getattr(hw2_checks, name), "__module__", "") == "hw2_checks")
 
 
 def _master(tmp_path, *extra, hidden="assert double(-2) == -4"):
@@ -63,3 +64,11 @@ def test_without_hidden_tests_keeps_the_public_part_of_test_cells_only(tmp_path)
     assert master.BEGIN not in sources["test_double"] and "double(-2)" not in sources["test_double"]
     assert "double(1) == 2" in sources["test_double"]
     assert sources["double"] == original.cells[1].source and notebook == original, "the master itself is unchanged"
+
+
+def test_the_readme_lists_every_reserved_name_hw2_checks_defines():
+    """The README's "Change the assignment" names each function and class of hw2_checks a solution cell may not
+    define (issue 23: `tanh_activation` was refused, and the README did not say)."""
+    section = (release.REPO / "README.md").read_text().split("## Change the assignment", 1)[1].split("\n## ", 1)[0]
+    assert OWN and set(OWN) <= release.reserved_names()
+    assert [name for name in OWN if f"`{name}`" not in section] == []

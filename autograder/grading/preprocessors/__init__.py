@@ -29,11 +29,14 @@ ShortTracebacks (short_tracebacks)
 GetGradesForFeedback (get_grades_for_feedback)
     nbgrader's GetGrades, also marking the parts still to be graded by hand, which the feedback
     template (autograder/grading/templates/hw2_feedback) shows as "graded by hand later", not as 0 points.
+MarkHandScores (mark_hand_scores)
+    for feedback: an autograded cell whose score was set by hand shows as such, beside the grader's score.
 
 What they hand on in nbgrader's resources is named in resources (VERDICTS, REVIEW).
 """
 from autograder.grading.preprocessors.clean_metadata import CleanMetadata
 from autograder.grading.preprocessors.get_grades_for_feedback import GetGradesForFeedback
+from autograder.grading.preprocessors.mark_hand_scores import MarkHandScores
 from autograder.grading.preprocessors.resilient_execute import KERNEL_DIED, TIME_BUDGET, ResilientExecute
 from autograder.grading.preprocessors.resources import REVIEW, VERDICTS
 from autograder.grading.preprocessors.restore_cells import RestoreCells
@@ -43,5 +46,5 @@ from autograder.grading.preprocessors.short_tracebacks import ShortTracebacks
 from autograder.grading.preprocessors.stderr_as_note import StderrAsNote
 
 __all__ = ["KERNEL_DIED", "REVIEW", "TIME_BUDGET", "VERDICTS", "CleanMetadata", "GetGradesForFeedback",
-           "ResilientExecute", "RestoreCells", "SanitizeSubmission", "SaveVerdicts", "ShortTracebacks",
-           "StderrAsNote"]
+           "MarkHandScores", "ResilientExecute", "RestoreCells", "SanitizeSubmission", "SaveVerdicts",
+           "ShortTracebacks", "StderrAsNote"]
