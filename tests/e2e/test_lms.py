@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from autograder.assignment import release
+from autograder.assignment import master, release
 from autograder.intake import collect, late
 from autograder.outputs import canvas
 
@@ -110,8 +110,9 @@ def test_the_graded_examples_are_exported_for_canvas(examples_graded, tmp_path):
     assert run.returncode == 0 and "not in the roster, left out: bob, dave, erin" in run.stdout, run.stdout + run.stderr
     with open(out / "canvas.csv", newline="") as file:
         exported = list(csv.reader(file))
-    assert exported[0][-1] == "hw2 (autograded only)" and exported[1][-1] == "39", exported  # autograded points
-    assert exported[2:] == [["Lovelace, Ada", "alice", "s1", "ada", "Mon", "39"],
+    auto_points = f"{master.read().auto_points:g}"  # alice earns every autograded point
+    assert exported[0][-1] == "hw2 (autograded only)" and exported[1][-1] == auto_points, exported
+    assert exported[2:] == [["Lovelace, Ada", "alice", "s1", "ada", "Mon", auto_points],
                             ["Turing, Alan", "carol", "s2", "alan", "Tue", ""]]
 
 
