@@ -48,6 +48,17 @@ class CellVerdict:
         required case failed)."""
         return 0.0 if self.stopped or self.required_failed or not self.cases else self.passed / len(self.cases)
 
+    def score(self, points, kind=None):
+        """The points (float, rounded to 0.01 as nbgrader's gradebook keeps them) earned out of the cell's
+        ``points``: by all its cases, or by its ``kind`` ("public" or "hidden") of cases, the hidden ones
+        taking the remainder so that the two add up to the cell's score exactly."""
+        earned = round(points * self.fraction, 2)
+        if kind is None:
+            return earned
+        public = sum(case.failure is None for case in self.cases if case.part == "public")
+        public = round(points * public / len(self.cases), 2) if self.fraction else 0.0
+        return public if kind == "public" else round(earned - public, 2)
+
     def reason(self):
         """One line on why points were lost (the first failure, or the required case that failed), or None."""
         failed = [case for case in self.cases if case.failure]

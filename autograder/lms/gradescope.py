@@ -9,8 +9,9 @@ ROOT/submission with the grading core (autograder.grading.core.grade, the functi
 workers call: the same public and hidden cases, nbgrader, the sandbox where the container allows it;
 no class course) and writes ROOT/results/results.json in Gradescope's format:
 two tests per autograded cell, its public cases (visible) and its hidden cases (after_published),
-each worth its share of the cell's points, with the checks' messages as output; the review notes
-(signs of tampering) go in a test hidden from the student. Written answers and plots are left to
+each worth its share of the cell's points (adding up to the cell's score in ./kit grade), with the checks'
+messages as output, and the total as ``score``; the top-level output, which students see at once, gives the
+public cases' points only. The review notes (signs of tampering) go in a test hidden from the student. Written answers and plots are left to
 Gradescope's own hand grading.
 """
 import argparse
@@ -69,8 +70,9 @@ def build(out):
 
 def tests_of(verdicts, missing, reasons):
     """Gradescope's tests for the autograded cells: public and hidden cases apart, each with its share
-    of the cell's points. verdicts: {grade_id: CellVerdict as a dict}; missing: {grade_id: [cells]};
-    reasons: {grade_id: why it lost points}."""
+    of the cell's points (the two add up to the cell's score in ./kit grade exactly: CellVerdict.score).
+    verdicts: {grade_id: CellVerdict as a dict}; missing: {grade_id: [cells]}; reasons: {grade_id: why
+    it lost points}."""
     tests = []
     for part in master.read().auto:
         number = f"{part.grade_id}"
@@ -79,28 +81,34 @@ def tests_of(verdicts, missing, reasons):
                           "visibility": "visible", "output": reasons.get(part.grade_id, "the cell did not run")})
             continue
         verdict = CellVerdict(**verdicts[part.grade_id])
-        counted = not (verdict.stopped or verdict.required_failed)
         for kind in ("public", "hidden"):
             cases = [case for case in verdict.cases if case.part == kind]
             if not cases:
                 continue
-            share = part.points / len(verdict.cases)
             lines = [f"{'passed' if case.failure is None else 'FAILED'}: {case.description}" +
                      (f"\n{case.failure}" if case.failure else "") for case in cases]
             if part.grade_id in missing:
                 lines.insert(0, NOT_SUBMITTED.format(cells=", ".join(map(repr, missing[part.grade_id]))))
-            if not counted:
+            if verdict.stopped or verdict.required_failed:
                 lines.insert(0, f"The cell earns no points: {verdict.stopped or verdict.required_failed}")
-            passed = sum(case.failure is None for case in cases)
             tests.append({"name": f"{part.grade_id} ({kind} cases)", "number": number,
-                          "score": round(share * passed, 2) if counted else 0.0,
-                          "max_score": round(share * len(cases), 2), "visibility": VISIBILITY[kind],
+                          "score": verdict.score(part.points, kind),
+                          "max_score": _share(part.points, verdict, kind), "visibility": VISIBILITY[kind],
                           "output": "\n".join(lines)})
     return tests
 
 
+def _share(points, verdict, kind):
+    """The points of ``verdict``'s cases of ``kind`` out of the cell's ``points``, rounded as scores are; the
+    hidden cases take the remainder."""
+    public = round(points * sum(case.part == "public" for case in verdict.cases) / len(verdict.cases), 2)
+    return public if kind == "public" else round(points - public, 2)
+
+
 def results(bundle, seconds):
-    """Gradescope's results.json for ``bundle`` (the grading core's ResultBundle) graded in ``seconds``."""
+    """Gradescope's results.json for ``bundle`` (the grading core's ResultBundle) graded in ``seconds``: the
+    total ("score") is ./kit grade's autograded score; what students see before grades are published (the
+    top-level output and the visible tests) holds the public cases' points only, never the hidden cases'."""
     model = master.read()
     if not bundle.success:
         return {"score": 0.0, "execution_time": round(seconds), "tests": [],
@@ -109,11 +117,12 @@ def results(bundle, seconds):
     if bundle.review:  # for the instructor only
         tests.append({"name": "review: signs of tampering", "score": 0.0, "max_score": 0.0, "visibility": "hidden",
                       "output": "\n".join(bundle.review)})
-    earned = sum(test["score"] for test in tests)
-    return {"execution_time": round(seconds), "tests": tests,
-            "output": f"Autograded: {earned:.4g} of {model.auto_points:g} points (each test cell's points are shared "
-                      f"among its cases; hidden cases show after grades are published). Written answers and plots "
-                      f"({model.hand_points:g} points) are graded by hand."}
+    visible = [test for test in tests if test["visibility"] == "visible"]
+    hidden_points = sum(test["max_score"] for test in tests if test["visibility"] == "after_published")
+    return {"score": round(sum(test["score"] for test in tests), 2), "execution_time": round(seconds), "tests": tests,
+            "output": f"Public cases: {sum(t['score'] for t in visible):.4g} of {sum(t['max_score'] for t in visible):.4g} "
+                      f"points. The hidden cases ({hidden_points:.4g} points) count too, and show after grades are "
+                      f"published. Written answers and plots ({model.hand_points:g} points) are graded by hand."}
 
 
 def run(root):

@@ -9,6 +9,7 @@ import sys
 import zipfile
 
 import jsonschema
+import pytest
 
 from autograder.assignment import master, release
 from autograder.lms import gradescope
@@ -51,11 +52,13 @@ def test_the_autograder_grades_as_kit_grade_does(tmp_path):
         assert run.returncode == 0, f"run_autograder failed for {student}:\n{log}"
         results = json.loads((tmp_path / student / "results" / "results.json").read_text())
         jsonschema.validate(results, SCHEMA)
-        score = sum(test["score"] for test in results["tests"])
-        assert abs(score - README_SCORES[student]) < 0.05, f"{student}: Gradescope {score}, ./kit grade {README_SCORES[student]}"
+        assert results["score"] == README_SCORES[student], f"{student}: Gradescope {results['score']}, ./kit grade " \
+                                                            f"{README_SCORES[student]}"
+        assert sum(test["score"] for test in results["tests"]) == pytest.approx(results["score"])
     bob = json.loads((tmp_path / "bob" / "results" / "results.json").read_text())
     assert abs(sum(t["max_score"] for t in bob["tests"]) - master.read().auto_points) < 0.05
     assert {t["visibility"] for t in bob["tests"]} == {"visible", "after_published"}
+    assert bob["output"].startswith("Public cases: ") and f"{bob['score']:.4g}" not in bob["output"]
     sigmoid = next(t for t in bob["tests"] if t["name"] == "test_sigmoid_activation (public cases)")
     assert "Likely cause" in sigmoid["output"] and sigmoid["score"] < sigmoid["max_score"]
     carol = json.loads((tmp_path / "carol" / "results" / "results.json").read_text())

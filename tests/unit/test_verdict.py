@@ -90,3 +90,21 @@ def test_the_graders_cases_record_their_part_failure_and_whether_required():
     assert verdict.cases == [Case("public", "the loss falls", None, False),
                              Case("hidden", "accuracy", "train_network: accuracy 0.5", True)]
     assert verdict.required_failed == "accuracy" and verdict.fraction == 0
+
+
+@pytest.mark.parametrize("public, hidden", [(1, 1), (2, 0), (0, 2), (3, 4), (7, 0), (1, 6)])
+def test_public_and_hidden_scores_add_up_to_the_cells_exactly(public, hidden):
+    """Gradescope shows a cell as two tests: their scores add up to the gradebook's (rounded to 0.01)."""
+    for points in (1, 2, 3, 2.5):
+        cases = [Case("public", f"p{i}", None if i < public else "wrong") for i in range(3)] + \
+                [Case("hidden", f"h{i}", None if i < hidden else "wrong") for i in range(7)]
+        verdict = CellVerdict(cases)
+        assert verdict.score(points) == round(points * verdict.fraction, 2)
+        assert verdict.score(points, "public") + verdict.score(points, "hidden") == pytest.approx(verdict.score(points))
+        assert verdict.score(points, "public") == round(points * min(public, 3) / 10, 2)
+        assert min(verdict.score(points, "public"), verdict.score(points, "hidden")) >= 0
+
+
+def test_a_cell_that_earns_nothing_gives_nothing_to_either_part():
+    verdict = CellVerdict([Case("public", "a", None), Case("hidden", "b", "wrong", True)])
+    assert verdict.score(2, "public") == verdict.score(2, "hidden") == verdict.score(2) == 0

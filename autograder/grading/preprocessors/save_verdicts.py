@@ -44,6 +44,6 @@ class SaveVerdicts(SaveAutoGrades):
             return
         grade = self.gradebook.find_grade(grade_id, self.notebook_id, self.assignment_id, self.student_id)
         verdict = self._verdict.get(grade_id)
-        grade.auto_score = round(float(cell.metadata.nbgrader["points"]) * verdict.fraction, 2) if verdict else 0.0
+        grade.auto_score = verdict.score(float(cell.metadata.nbgrader["points"])) if verdict else 0.0
         grade.needs_manual_grade = grade.manual_score is not None
         self.gradebook.db.commit()
