@@ -59,10 +59,15 @@ def _kernel_side_program():
 KERNEL_SIDE = _kernel_side_program()  # the source text sent to the kernel
 KERNEL_SIDE_FILENAME = "<hw2 grader>"  # its frames' file: in <...>, so hw2_checks._student_frames_in skips them
 KERNEL_SIDE_VERSION = hashlib.sha256(KERNEL_SIDE.encode()).hexdigest()[:16]
-# Sent before every request: defines _hw2_grader_request in the kernel, in a namespace of its own, unless
-# the one there is of this version (the first request, and again after a restart or a student's change).
+_IS_DEFINED = f'getattr(globals().get("_hw2_grader_request"), "version", None) == {KERNEL_SIDE_VERSION!r}'
+# Sent before every request: the kernel says NOT_DEFINED unless the _hw2_grader_request there is of this
+# version. Then the request goes again after DEFINE_KERNEL_SIDE, which defines it in a namespace of its own
+# (the first request, and again after a restart or a student's change): the kernel side's source, some
+# kB that IPython transforms line by line, crosses once per kernel, not once per request.
+NOT_DEFINED = "hw2 grader: the kernel side is not defined here"
+IF_DEFINED = f"if not {_IS_DEFINED}:\n    raise NameError({NOT_DEFINED!r})\n"
 DEFINE_KERNEL_SIDE = f"""\
-if getattr(globals().get("_hw2_grader_request"), "version", None) != {KERNEL_SIDE_VERSION!r}:
+if not {_IS_DEFINED}:
     _hw2_grader_request = {{"__name__": "hw2_grader_kernel_side"}}
     exec(compile({KERNEL_SIDE!r}, {KERNEL_SIDE_FILENAME!r}, "exec"), _hw2_grader_request)
     _hw2_grader_request = _hw2_grader_request["serve"]
@@ -295,8 +300,12 @@ class Kernel:
         """The kernel side's reply (dict) to ``request`` (dict), and its files, read ({name: bytes})."""
         request["handle"] = self.handles = self.handles + 1
         request.update(exchange=str(self.exchange.path), inline_bytes=INLINE_BYTES, keep_from=self.keep_from)
+        call = f"_hw2_grader_request({json.dumps(request)!r})\n"
         try:
-            outputs = self.run(DEFINE_KERNEL_SIDE + f"_hw2_grader_request({json.dumps(request)!r})\n")
+            outputs = self.run(IF_DEFINED + call)
+            if any(output.get("output_type") == "error" and output.get("ename") == "NameError"
+                   and output.get("evalue") == NOT_DEFINED for output in outputs):
+                outputs = self.run(DEFINE_KERNEL_SIDE + call)
         finally:
             self.exchange.remove_request_files()
         for output in outputs:

@@ -15,7 +15,8 @@ from autograder.grading.kernel import KERNEL_SIDE_VERSION, Kernel, KernelError
 
 @pytest.fixture(scope="module")
 def client():
-    notebook_client = NotebookClient(new_notebook(cells=[new_code_cell()]), timeout=60, kernel_name="python3")
+    notebook_client = NotebookClient(new_notebook(cells=[new_code_cell()]), timeout=60, kernel_name="python3",
+                                     allow_errors=True)  # as the grader runs cells (nbgrader's Execute)
     with notebook_client.setup_kernel():
         yield notebook_client
 
