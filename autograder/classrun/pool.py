@@ -123,7 +123,9 @@ class LocalPool:
         pool, so a crash is its own.
         """
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["autograder.grading.core"])
+        # imported once in the fork server, not in each worker: the core, and pyplot, which the reference
+        # solution's definitions import (a second or so each)
+        context.set_forkserver_preload(["autograder.grading.core", "matplotlib.pyplot"])
         pool = ProcessPoolExecutor(workers, mp_context=context, initializer=init_worker,
                                    initargs=(os.getpid(), self.options))
         futures = {pool.submit(grade_in_worker, task): key for key, task in todo.items()}
