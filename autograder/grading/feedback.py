@@ -5,9 +5,13 @@ hidden tests' code cleared (their messages kept), tracebacks shortened, HTML san
 
 Used by the grading core for each graded submission and by the class run after hand grading.
 """
+import re
 from pathlib import Path
 
 import nbgrader
+from nbconvert.exporters import HTMLExporter, TemplateExporter
+from nbconvert.filters.highlight import Highlight2HTML
+from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import GenerateFeedback, NbGraderException
 from nbgrader.coursedir import CourseDirectory
@@ -19,6 +23,25 @@ from autograder.grading.preprocessors import GetGradesForFeedback, MarkHandScore
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # hw2_feedback: nbgrader's feedback page, extended
 NBGRADER_TEMPLATES = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"
+NO_ALT_TEXT = "No description has been provided for this image"  # nbconvert's words
+_IMAGE_WITHOUT_ALT = re.compile(r"<img\b(?![^>]*\balt=)", re.IGNORECASE)
+
+
+class FeedbackExporter(HTMLExporter):
+    """nbconvert's HTMLExporter without its last step, which parses the whole page again with BeautifulSoup's
+    pure-Python parser (half the time a feedback page takes) to give images an alternative text and the
+    JupyterLab template's cells a tab stop: the feedback template (classic) has no such cells, and the text
+    is put into every <img> tag without one here, right after its name, where no attribute can hide it."""
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        language = nb.metadata.get("language_info", {})  # what HTMLExporter.from_notebook_node sets up first
+        self.register_filter("highlight_code", self.filters.get("highlight_code", Highlight2HTML(
+            pygments_lexer=language.get("pygments_lexer", language.get("name")), parent=self)))
+        resources = self._init_resources(resources)
+        self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+            notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+        html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+        return _IMAGE_WITHOUT_ALT.sub(f'<img alt="{NO_ALT_TEXT}"', html), resources
 
 
 def feedback_config(config):
@@ -38,7 +61,7 @@ def generate_feedback(config, student):
     wrote the feedback."""
     coursedir = CourseDirectory(config=config)
     coursedir.assignment_id, coursedir.student_id = release.ASSIGNMENT, student
-    converter = GenerateFeedback(coursedir=coursedir, config=config)
+    converter = GenerateFeedback(coursedir=coursedir, config=config, exporter_class=FeedbackExporter)
     paths = list(converter.config.HTMLExporter.extra_template_paths)  # nbgrader's bootstrap CSS
     converter.update_config(Config({"HTMLExporter": {
         "template_name": "hw2_feedback", "extra_template_basedirs": [str(TEMPLATES)],
