@@ -14,6 +14,8 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.assignment.dependencies import CodeCell, Dependencies, from_cells
+
 REPO = Path(__file__).resolve().parents[2]
 MASTER = REPO / "solutions" / "master.ipynb"
 AUTO, WRITTEN, TASK, HAND_CODE = "auto", "written answer", "task", "code graded by hand"
@@ -56,14 +58,16 @@ class Master:
     """The master's nbgrader cells: grade_ids (tuple of str, every nbgrader cell in notebook order),
     parts (tuple of Part, the graded ones in notebook order), solutions (tuple of str, the cells
     students write), headings (tuple of (index, text, points announced or None, points of the parts
-    below it up to the next heading)) and prompts (tuple of (index, text, points announced, points of
+    below it up to the next heading)), prompts (tuple of (index, text, points announced, points of
     the part it announces: the cell itself when graded, else the next graded cell) for other markdown
-    that says "(N points)", such as "**Question (3 points).**")."""
+    that says "(N points)", such as "**Question (3 points).**") and dependencies (Dependencies: the
+    student functions each test cell depends on, and the test cell that judges each function)."""
     grade_ids: tuple
     parts: tuple
     solutions: tuple
     headings: tuple
     prompts: tuple
+    dependencies: Dependencies
 
     @property
     def auto(self):
@@ -103,11 +107,14 @@ def _kind(cell, nbgrader):
 
 def from_notebook(notebook):
     """The Master of a notebook (nbformat NotebookNode)."""
-    grade_ids, parts, solutions, headings, prompts, unannounced = [], [], [], [], [], []
+    grade_ids, parts, solutions, headings, prompts, unannounced, code = [], [], [], [], [], [], []
     section = ""
     for index, cell in enumerate(notebook.cells):
         nbgrader = cell.metadata.get("nbgrader", {})
         graded = nbgrader.get("grade") or nbgrader.get("task")
+        if cell.cell_type == "code":
+            kind = "solution" if nbgrader.get("solution") else "test" if graded else "other"
+            code.append(CodeCell(nbgrader.get("grade_id"), kind, cell.source, split(cell.source)[0]))
         if cell.cell_type == "markdown" and cell.source.startswith("#"):
             section = cell.source.splitlines()[0].lstrip("#").strip()
             announced = POINTS_IN_TEXT.search(section)
@@ -131,7 +138,8 @@ def from_notebook(notebook):
                 prompt[3] = part.points
                 prompts.append(tuple(prompt))
             unannounced = []
-    return Master(tuple(grade_ids), tuple(parts), tuple(solutions), tuple(map(tuple, headings)), tuple(prompts))
+    return Master(tuple(grade_ids), tuple(parts), tuple(solutions), tuple(map(tuple, headings)), tuple(prompts),
+                  from_cells(code))
 
 
 @lru_cache(maxsize=8)
