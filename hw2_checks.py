@@ -39,6 +39,40 @@ _ERROR_HINTS = {
     "with the docstring",
 }
 _ASSERTION_HINT = "an assert in your own code failed for inputs the docstring allows (the case above)"
+LOG_OF_ZERO_CAUSE = "overflow in exp, or log of 0: clip probabilities to [1e-15, 1 - 1e-15] before taking logs"
+FLOAT32_LOG_CAUSE = ("log of 0 in float32: in float32, 1 - 1e-15 rounds to 1, so clipping a float32 g to "
+                     "[1e-15, 1 - 1e-15] leaves g = 1 and log(1 - g) = log(0); convert g to float64 first "
+                     "(np.asarray(g, dtype=np.float64)), then clip, as the docstring says")
+REVERSED_LAYERS_CAUSE = ("the layers are in reverse order: entry l belongs to layer l, the first layer first (when "
+                         "walking the layers backwards, insert at the front or reverse the list at the end)")
+TRANSPOSED_CAUSE = ("the result is the expected one transposed: check the order of a matrix product "
+                    "(weights are (d_in, d_out): x @ W, x.T @ delta) or a missing or extra .T")
+
+# Classic bugs that give a wrong value of the right shape, by name: a case may carry, for each result it
+# checks, what these bugs would have returned for its inputs ({result: {bug: value}}, made by the
+# instructor's case builder), and the checks name the bug a wrong result matches (``suspects``).
+CLASSIC_BUGS = {
+    "pixels_by_column": "the pixels were read column by column (order='F' or a transpose): flatten each image "
+                        "row by row, in NumPy's default order",
+    "clip_discarded": "the result of np.clip was thrown away: write out = np.clip(out, ...)",
+    "grad_unclipped": "grad computed from the unclipped output: clip out first, then grad = out * (1 - out)",
+    "label0_term_missing": "the (1 - y) log(1 - g) term is missing or wrong, so labels 0 are scored wrongly",
+    "dL_dg_only_y1": "dL_dg = -1 / g is right only for y = 1: differentiate both terms of the loss",
+    "bias_missing": "the bias was not added: s = x @ W + b",
+    "activations_reversed": "the activations were applied in the wrong order (use activations[l] for layer l)",
+    "derivative_missing": "the activation's derivative is missing: multiply delta by it before the product",
+    "wrong_layer_input": "x.T @ delta used the input of the wrong layer (the layer's own output, which is the next "
+                         "layer's input): the gradient of layer l's weights uses the x that layer l received",
+    "backprop_in_checker": "the checker used the activations' derivatives (backpropagation), not finite differences "
+                           "of the mean loss: these activations return deliberately wrong derivatives",
+}
+
+
+def suspects(case, result):
+    """{likely cause: the value a classic bug gives} for ``result`` (str, e.g. "out") of ``case`` (a dict of
+    the cases files), for the ``known_bugs`` of a check ({} when the case carries none)."""
+    return {CLASSIC_BUGS[bug]: value for bug, value in case.get("suspects", {}).get(result, {}).items()}
+
 
 CaseResult = namedtuple("CaseResult", ["description", "failure"])
 CaseResult.__doc__ = """One case of a test cell.
@@ -280,7 +314,8 @@ def check_list_of_arrays(function, name, got, expected, *, known_layer_bugs=None
     """Check a list of arrays (e.g. one gradient per layer) against ``expected`` entry by entry.
 
     known_layer_bugs: {likely cause: [array_like per layer]}, wrong answers a common bug gives for the
-        whole list; other keyword arguments go to check_array for every entry.
+        whole list; other keyword arguments go to check_array for every entry. A list whose layers are in
+        reverse order is named as such.
     """
     if not isinstance(got, (list, tuple)):
         fail(function, f"{name} should be a list of {len(expected)} arrays, one per layer, "
@@ -289,10 +324,15 @@ def check_list_of_arrays(function, name, got, expected, *, known_layer_bugs=None
     if len(got) != len(expected):
         fail(function, f"{name} should hold {len(expected)} arrays (one per layer) but holds {len(got)}",
               "a loop over layers that stops early or starts late (off-by-one layer indexing)")
+    reversed_layers = {REVERSED_LAYERS_CAUSE: list(expected)[::-1]} if len(expected) > 1 else {}
     for layer, (got_layer, expected_layer) in enumerate(zip(got, expected)):
-        layer_bugs = {cause: wrong[layer] for cause, wrong in (known_layer_bugs or {}).items()}
+        if np.shape(got_layer) != np.shape(expected_layer) and len(expected) > 1 and \
+                [np.shape(g) for g in got] == [np.shape(e) for e in expected][::-1]:
+            fail(function, f"{name}[{layer}] has shape {np.shape(got_layer)}, expected {np.shape(expected_layer)}; "
+                           f"the shapes of {name} are those expected, in reverse order", REVERSED_LAYERS_CAUSE)
+        layer_bugs = {cause: wrong[layer] for cause, wrong in {**(known_layer_bugs or {}), **reversed_layers}.items()}
         check_array(function, f"{name}[{layer}]", got_layer, expected_layer,
-                    **dict(kwargs, known_bugs={**kwargs.get("known_bugs", {}), **layer_bugs}))
+                    **dict(kwargs, known_bugs={**(kwargs.get("known_bugs") or {}), **layer_bugs}))
 
 
 def _shape_cause(got_shape, expected_shape):
@@ -314,8 +354,8 @@ def _shape_cause(got_shape, expected_shape):
     return None
 
 
-def check_array(function, name, got, expected, *, rtol=1e-5, atol=1e-9, kinds="f",
-                other_shapes=(), known_bugs=None, factor_hints=None, compare_values=True, bias_like=False):
+def check_array(function, name, got, expected, *, rtol=1e-5, atol=1e-9, kinds="f", other_shapes=(),
+                known_bugs=None, factor_hints=None, compare_values=True, bias_like=False, nonfinite_cause=None):
     """Check one array: type, then dtype, then shape, then values.
 
     Parameters
@@ -327,10 +367,13 @@ def check_array(function, name, got, expected, *, rtol=1e-5, atol=1e-9, kinds="f
     rtol, atol : float, tolerances as in np.allclose.
     kinds : str, accepted dtype kinds ("f" float, "i" int, "u" unsigned, "b" bool).
     other_shapes : shapes also accepted; such results are reshaped to ``expected.shape``.
-    known_bugs : dict {likely cause: array_like}, wrong answers that common bugs produce.
+    known_bugs : dict {likely cause: array_like}, wrong answers that common bugs produce (those of another
+        shape than ``expected`` are skipped); a square matrix that is the answer transposed is named too.
     factor_hints : dict {factor: likely cause}, for results off from the answer by a constant factor.
     compare_values : bool, False to check only type, dtype and shape.
     bias_like : bool, also accept shape (d,) for an expected (1, d), which broadcasts the same way.
+    nonfinite_cause : str, the likely cause of NaN or infinity (default: log of 0 or overflow in exp;
+        for a float32 result, log of 0 from clipping in float32).
     """
     expected = np.asarray(expected)
     if isinstance(got, (int, float, np.number)) and expected.ndim == 0:
@@ -359,10 +402,13 @@ def check_array(function, name, got, expected, *, rtol=1e-5, atol=1e-9, kinds="f
         shown = (f"{(~np.isfinite(got)).sum()} of {got.size} entries, the first at index "
                  f"{tuple(int(i) for i in where[0])}" if _withhold else f"{_show(got)}\n  expected: {_show(expected)}")
         fail(function, f"{name} contains NaN or infinity: {shown}",
-              "overflow in exp, or log of 0: clip probabilities to [1e-15, 1 - 1e-15] before taking logs")
+              nonfinite_cause or (FLOAT32_LOG_CAUSE if got.dtype == np.float32 else LOG_OF_ZERO_CAUSE))
     if _close(got, expected, rtol, atol):
         return
-    cause = next((c for c, wrong in (known_bugs or {}).items()
+    suspects = dict(known_bugs or {})
+    if expected.ndim == 2 and expected.shape[0] == expected.shape[1] > 1 and not _close(expected.T, expected, rtol, atol):
+        suspects.setdefault(TRANSPOSED_CAUSE, expected.T)
+    cause = next((c for c, wrong in suspects.items()
                   if np.shape(wrong) == expected.shape and _close(got, wrong, rtol, atol)), None)
     if cause is None:
         cause = _factor_cause(got, expected, rtol, atol, factor_hints or {})

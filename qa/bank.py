@@ -9,6 +9,8 @@ A file is named ``NN-name.yaml``: NN (a number) puts the entry in its place in t
                   ``### BEGIN/END SOLUTION`` lines), applied in order; each ``find`` occurs exactly once
     fails         (mutants) the grade cells that must lose points, and only those; [] if none should
     message       (mutants, when fails is not empty) what the first failing cell, in notebook order, must say
+    messages      (mutants, optional) {grade_id of another cell in fails: what it must say}, e.g. an outcome
+                  cell naming the function that caused its loss ("probably caused by layer_forward")
 
 Reading a file checks all of this against the current master and raises ``BankFileError``, naming the
 file, for an unknown or missing field, a field of the wrong type, or a ``find`` that is not in the
@@ -16,7 +18,7 @@ master's code exactly once.
 """
 import dataclasses
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,12 +36,14 @@ FILE_NAME = re.compile(r"(?P<number>\d+)-(?P<name>\w+)\.yaml")
 @dataclass(frozen=True)
 class Mutant:
     """One realistic student bug: the master's solution with ``mutations`` ({grade_id: [(find, replace), ...]}),
-    which must lose points in exactly the grade cells ``fails`` and show ``message`` in the first of them."""
+    which must lose points in exactly the grade cells ``fails``, show ``message`` in the first of them and
+    ``messages`` ({grade_id: text}) in the others it names."""
     name: str
     description: str
     mutations: dict
     fails: frozenset
     message: str = ""
+    messages: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,8 @@ def _field_problems(data, kind, file_name):
     if not isinstance(data, dict):
         return ["expected a mapping of fields (name, description, mutations, ...)"]
     fields = {f.name: f for f in dataclasses.fields(kind)}
-    required = [name for name, f in fields.items() if f.default is dataclasses.MISSING]
+    required = [name for name, f in fields.items()
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     problems = [f"unknown field {key!r} (a {kind.__name__} has {', '.join(fields)})" for key in data if key not in fields]
     problems += [f"missing field {name!r}" for name in required if name not in data]
     problems += [f"{name!r} must be text" for name in ("name", "description", "message")
@@ -88,6 +93,12 @@ def _field_problems(data, kind, file_name):
             problems.append("'fails' must be a list of grade ids")
         elif data["fails"] and not data.get("message"):
             problems.append("a mutant that fails cells needs a 'message' (what the student reads)")
+    if "messages" in data:
+        messages = data["messages"]
+        if not (isinstance(messages, dict) and all(isinstance(v, str) for v in messages.values())):
+            problems.append("'messages' must map grade ids to text")
+        elif _is_text_list(data.get("fails")) and set(messages) - set(data["fails"]):
+            problems.append(f"'messages' names cells that are not in 'fails': {sorted(set(messages) - set(data['fails']))}")
     mutations = data.get("mutations")
     if "mutations" in data and not (isinstance(mutations, dict) and mutations):
         problems.append("'mutations' must map solution cells' grade ids to lists of {find, replace}")

@@ -89,7 +89,8 @@ def run_fast(notebook, cell_timeout=GradingOptions.cell_timeout):
 
     The grader's own path (autograder.grading.core.run_as_grader: every case of a test cell run by the
     grader), without nbgrader's course. Every autograded test cell of the master gets an entry: None
-    at full marks, else the points it lost (the share of its cases that failed) and its first failure.
+    at full marks, else the points it lost (the share of its cases that failed) and its first failure, after
+    the cause the grader names (the functions it depends on that lost points in their own cells).
     """
     with tempfile.TemporaryDirectory(prefix="bugbank-") as folder:
         _prepare_folder(Path(folder))
@@ -102,6 +103,8 @@ def run_fast(notebook, cell_timeout=GradingOptions.cell_timeout):
             results[grade_id] = Loss(worth, "not run")
         elif verdict.fraction < 1:
             failure = verdict.stopped or next(case.failure for case in verdict.cases if case.failure)
+            if verdict.cause:  # what the student reads first: the functions it depends on that lost points
+                failure = f"{verdict.cause}\n{failure}"
             results[grade_id] = Loss(round(worth * (1 - verdict.fraction), 2), failure)
         else:
             results[grade_id] = None

@@ -2,37 +2,22 @@
 
 A result is ``{grade_id: Loss or None}`` over the master's autograded test cells (``points()``). A mutant is
 caught exactly when it loses points in its ``fails`` cells and only those, and the first of them (notebook
-order) shows its ``message``; a variant must lose nothing. One bug, one charge: a cell other than the buggy
-function's own may lose points only where ``DEPENDENCIES`` (and docs/grading.md) name that function.
+order) shows its ``message`` (and any other cell the message its ``messages`` give it); a variant must lose
+nothing. One bug, one charge: a cell other than the buggy function's own may lose points only where it depends
+on that function (the master model's ``dependencies``, which docs/grading.md describes), and its reason must
+then name the function first ("probably caused by ...").
 """
-import ast
 import re
 import sys
 from collections import namedtuple
 from functools import lru_cache
 
 from autograder.assignment import master
-from qa.bank import MUTANTS, VARIANTS, Variant, master_notebook
+from qa.bank import MUTANTS, VARIANTS, Variant
 
 Loss = namedtuple("Loss", ["points", "message"])
 Loss.__doc__ = "What a test cell lost: points (float) and why (str: its first failure, as the student reads it)."
 BARE_EXCEPTION = re.compile(r"(\d+ of \d+ cases failed; \w+ case [^:]*: )?\w+(Error|Exception): ")  # names no function
-
-# The cells that judge more than their own function, and the solution cells whose bugs they may also be
-# charged for (docs/grading.md names the same); every other cell is judged with the tests' own parts
-# (activations, caches made with fixed activations) for what its function depends on.
-TRAINED = {"flatten_images", "sigmoid_activation", "relu_activation", "logistic_loss", "layer_forward",
-           "create_weights_and_biases", "forward_pass", "backward_pass", "train_network"}
-DEPENDENCIES = {
-    "test_backward_pass": {"layer_forward"},  # the caches are the student's own, made by their layer_forward
-    "test_nn_finite_difference_checker": {"finite_difference_checker"},  # the checker may call it
-    # the student's network on the test batch; and a checker that changes the test batch's weights in place
-    # changes the loss the notebook computes after it
-    "test_test_batch_loss": {"forward_pass", "layer_forward", "relu_activation", "sigmoid_activation",
-                             "logistic_loss", "finite_difference_checker", "my_nn_finite_difference_checker"},
-    "test_training": TRAINED,  # the student's whole network, trained
-}
-
 
 @lru_cache(maxsize=None)
 def points():
@@ -59,43 +44,43 @@ def verdict(entry, failed):
     return "NOT CAUGHT" if not failed and entry.fails else "WRONG CELLS"
 
 
-def own_cells():
-    """{solution cell: the test cell that judges its functions}: the one whose Cases(...) names a function
-    the solution cell defines, else the first test cell after it (a cell that defines no function)."""
-    cells = master_notebook().cells
-    judged = {}  # test cell: the functions its Cases(...) names
-    for cell in cells:
-        nbgrader = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and nbgrader.get("grade"):
-            named = re.search(r"Cases\(\"([^\"]*)\"\)", cell.source)
-            judged[nbgrader["grade_id"]] = set(named.group(1).split(", ")) if named else set()
-    owner = {}
-    for index, cell in enumerate(cells):
-        nbgrader = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and nbgrader.get("solution"):
-            defined = {node.name for node in ast.parse(cell.source).body if isinstance(node, ast.FunctionDef)}
-            after = [c.metadata["nbgrader"]["grade_id"] for c in cells[index + 1:]
-                     if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
-            owner[nbgrader["grade_id"]] = next((g for g, functions in judged.items() if functions & defined),
-                                               after[0] if after else None)
-    return owner
+def own_cells(entry):
+    """The test cells that judge the solution cells ``entry`` changes."""
+    dependencies = master.read().dependencies
+    return {dependencies.owner(solution) for solution in entry.mutations}
+
+
+def buggy_functions(entry):
+    """The functions defined in the solution cells ``entry`` changes."""
+    dependencies = master.read().dependencies
+    return {function for solution in entry.mutations for function in dependencies.defines(solution)}
 
 
 def charged_outside(entry, results):
-    """(points lost outside the buggy functions' own cells, of which where no dependency is documented)."""
-    own = {own_cells()[solution] for solution in entry.mutations}
-    outside = {g: loss.points for g, loss in results.items() if loss and g not in own}
-    undocumented = {g: p for g, p in outside.items()
-                    if not any(solution in DEPENDENCIES.get(g, ()) for solution in entry.mutations)}
-    return sum(outside.values()), sum(undocumented.values())
+    """(points lost outside the buggy functions' own cells, of which where the cell does not depend on them,
+    of which where the reason does not name them first)."""
+    dependencies = master.read().dependencies
+    outside = {g: loss for g, loss in results.items() if loss and g not in own_cells(entry)}
+    undocumented = {g for g in outside if not buggy_functions(entry) & set(dependencies.of(g))}
+    unnamed = {g for g, loss in outside.items() if not cause_named(loss.message, buggy_functions(entry))}
+    return (sum(loss.points for loss in outside.values()), sum(outside[g].points for g in undocumented),
+            sum(outside[g].points for g in unnamed))
+
+
+def cause_named(message, functions):
+    """Whether ``message`` (a cell's reason) starts by naming one of ``functions`` as the probable cause."""
+    first = message.splitlines()[0] if message else ""
+    return first.startswith("probably caused by ") and any(re.search(rf"\b{f}\b", first) for f in functions)
 
 
 def message_ok(entry, results):
-    """Whether the first failing cell shows the mutant's message (True when nothing is expected)."""
-    if isinstance(entry, Variant) or not entry.message:
+    """Whether the first failing cell shows the mutant's message, and every cell its ``messages`` name the
+    message given for it (True when nothing is expected)."""
+    if isinstance(entry, Variant):
         return True
     first = first_failing(failed_cells(results))
-    return first is not None and entry.message in results[first].message
+    expected = [*([(first, entry.message)] if entry.message else []), *entry.messages.items()]
+    return all(results.get(g) is not None and text in results[g].message for g, text in expected)
 
 
 def report(results, out=sys.stdout):
@@ -106,15 +91,16 @@ def report(results, out=sys.stdout):
              "buggy function's own cell", f"{'mutant':<{width}}{'lost':>6}{'outside':>8}  {'verdict':<12}{'message':<9} "
              "failed cells"]
     caught = messages = mutant_count = 0
-    outside_total = undocumented_total = 0.0
+    outside_total = undocumented_total = unnamed_total = 0.0
     for entry in MUTANTS:
         if entry.name not in results:
             continue
         mutant_count += 1
         failed = failed_cells(results[entry.name])
         lost = sum(loss.points for loss in results[entry.name].values() if loss)
-        outside, undocumented = charged_outside(entry, results[entry.name])
+        outside, undocumented, unnamed = charged_outside(entry, results[entry.name])
         outside_total, undocumented_total = outside_total + outside, undocumented_total + undocumented
+        unnamed_total += unnamed
         status = verdict(entry, failed)
         caught += status == "OK"
         has_message = message_ok(entry, results[entry.name])
@@ -125,6 +111,9 @@ def report(results, out=sys.stdout):
                      f"{shown}")
         if undocumented:
             lines.append(f"{'':<{width}}        {undocumented:g} points lost where no dependency is documented")
+        if unnamed:
+            lines.append(f"{'':<{width}}        {unnamed:g} points lost outside its own cell without naming the "
+                         "buggy function as the cause")
         if status != "OK":
             expected = ", ".join(g.removeprefix("test_") for g in points() if g in entry.fails) or "-"
             lines.append(f"{'':<{width}}        expected to fail: {expected}")
@@ -132,8 +121,12 @@ def report(results, out=sys.stdout):
         if first:
             message = (results[entry.name].get(first) or Loss(0, "(passed)")).message.splitlines()
             lines.append(f"{'':<{width}}        {first}: {message[0][:150]}")
+            for grade_id in (g for g in points() if g in entry.messages and g != first):
+                message = (results[entry.name].get(grade_id) or Loss(0, "(passed)")).message.splitlines()
+                lines.append(f"{'':<{width}}        {grade_id}: {message[0][:150]}")
             if not has_message:
-                lines.append(f"{'':<{width}}        expected the message {entry.message!r}")
+                expected = {first: entry.message, **entry.messages}
+                lines.append(f"{'':<{width}}        expected the messages {expected!r}")
     lines += ["", "Variants (correct solutions written differently)", f"{'variant':<{width}}{'kept':>6}  verdict"]
     full = variant_count = 0
     for entry in VARIANTS:
@@ -151,7 +144,7 @@ def report(results, out=sys.stdout):
                if loss)
     score = (f"{caught}/{mutant_count} mutants caught exactly, {full}/{variant_count} variants at full marks, "
              f"{outside_total:g} points lost outside the buggy function ({undocumented_total:g} where no dependency "
-             f"is documented), {bare} reasons a bare exception")
-    lines += ["", f"first failing cell shows the expected message: {messages}/{mutant_count}", score]
+             f"is documented, {unnamed_total:g} without naming it as the cause), {bare} reasons a bare exception")
+    lines += ["", f"failing cells show the expected messages: {messages}/{mutant_count}", score]
     print("\n".join(lines), file=out)
     return score

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.assignment.dependencies import CodeCell, Dependencies, from_cells
+
 REPO = Path(__file__).resolve().parents[2]
 MASTER = REPO / "solutions" / "master.ipynb"
 AUTO, WRITTEN, TASK, HAND_CODE = "auto", "written answer", "task", "code graded by hand"
@@ -60,19 +62,21 @@ class Master:
     """The master's nbgrader cells: grade_ids (tuple of str, every nbgrader cell in notebook order),
     parts (tuple of Part, the graded ones in notebook order), solutions (tuple of str, the cells
     students write), headings (tuple of (index, text, points announced or None, points of the parts
-    below it up to the next heading)) and prompts (tuple of (index, text, points announced, points of
+    below it up to the next heading)), prompts (tuple of (index, text, points announced, points of
     the part it announces: the cell itself when graded, else the next graded cell) for other markdown
-    that says "(N points)", such as "**Question (3 points).**"), and totals (tuple of (index, text,
+    that says "(N points)", such as "**Question (3 points).**"), totals (tuple of (index, text,
     points announced in all, {"auto": points announced for autograded parts, "by hand": for the others})
     for prose that says "(N in all)" and how they split in the same sentence, such as "(60 in all): 39
     for the autograded checks, 21 for plots and written answers", a share counted as autograded when
-    what it is for says "autograd")."""
+    what it is for says "autograd") and dependencies (Dependencies: the student functions each test cell
+    depends on, and the test cell that judges each function)."""
     grade_ids: tuple
     parts: tuple
     solutions: tuple
     headings: tuple
     prompts: tuple
     totals: tuple
+    dependencies: Dependencies
 
     @property
     def auto(self):
@@ -123,13 +127,16 @@ def _kind(cell, nbgrader):
 
 def from_notebook(notebook):
     """The Master of a notebook (nbformat NotebookNode)."""
-    grade_ids, parts, solutions, headings, prompts, unannounced, totals = [], [], [], [], [], [], []
+    grade_ids, parts, solutions, headings, prompts, unannounced, totals, code = [], [], [], [], [], [], [], []
     section = ""
     for index, cell in enumerate(notebook.cells):
         nbgrader = cell.metadata.get("nbgrader", {})
         graded = nbgrader.get("grade") or nbgrader.get("task")
         if cell.cell_type == "markdown" and not (graded and nbgrader.get("solution")):
             totals += [(index, *total) for total in _totals(cell.source)]
+        if cell.cell_type == "code":
+            kind = "solution" if nbgrader.get("solution") else "test" if graded else "other"
+            code.append(CodeCell(nbgrader.get("grade_id"), kind, cell.source, split(cell.source)[0]))
         if cell.cell_type == "markdown" and cell.source.startswith("#"):
             section = cell.source.splitlines()[0].lstrip("#").strip()
             announced = POINTS_IN_TEXT.search(section)
@@ -154,7 +161,7 @@ def from_notebook(notebook):
                 prompts.append(tuple(prompt))
             unannounced = []
     return Master(tuple(grade_ids), tuple(parts), tuple(solutions), tuple(map(tuple, headings)), tuple(prompts),
-                  tuple(totals))
+                  tuple(totals), from_cells(code))
 
 
 def _totals(source):

@@ -1,6 +1,7 @@
 """The grader's verdict on one test cell (``CellVerdict``): every case it ran, public then hidden, which
 decides the cell's score (the share of its cases passed), the reason points were lost (grades.csv) and
-the summary under the cell in the feedback."""
+the summary under the cell in the feedback; and, for a cell that depends on functions other cells judge,
+which of them lost points there (``dependency_cause``), named first."""
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -26,9 +27,12 @@ class CellVerdict:
 
     cases: list of Case (or of lists of its fields, as the verdict is stored in JSON)
     stopped: str, why the cell could not go on (e.g. a name it needs is missing), or None
+    cause: str, the functions this cell depends on that lost points in their own cells above
+        ("probably caused by layer_forward, which failed 3 of 3 of its own cases above"), or None
     """
     cases: list = field(default_factory=list)
     stopped: str = None
+    cause: str = None
 
     def __post_init__(self):
         self.cases = [Case(*case) for case in self.cases]
@@ -60,7 +64,12 @@ class CellVerdict:
         return public if kind == "public" else round(earned - public, 2)
 
     def reason(self):
-        """One line on why points were lost (the first failure, or the required case that failed), or None."""
+        """One line on why points were lost, or None: the cause (the functions it depends on that lost points
+        in their own cells) first, then the first failure, or the required case that failed."""
+        reason = self._first_reason()
+        return f"{self.cause}; {reason}" if reason and self.cause else reason
+
+    def _first_reason(self):
         failed = [case for case in self.cases if case.failure]
         if self.stopped:
             return self.stopped.splitlines()[0]
@@ -81,6 +90,8 @@ class CellVerdict:
         earned = points * self.fraction
         lines = [f"Graded by the grader: {self.passed} of {len(self.cases)} cases passed, "
                  f"{earned:.4g} of {points:g} points"]
+        if self.cause and self.fraction < 1:
+            lines.append(f"  {self.cause[:1].upper()}{self.cause[1:]}.")
         for case in self.cases:
             lines.append(f"  {'passed' if case.failure is None else 'FAILED'}  {case.part}: {case.description}")
             if case.failure:
@@ -90,3 +101,29 @@ class CellVerdict:
         if self.required_failed:
             lines.append(f"  the cell earns no points unless this case passes: {self.required_failed}")
         return "\n".join(lines)
+
+
+def dependency_cause(judges, verdicts):
+    """Why a cell that depends on other cells' functions probably lost points: those of ``judges``
+    ({function: grade_id of the test cell that judges it}) whose cell lost points in ``verdicts``
+    ({grade_id: CellVerdict}, the cells graded so far), the most failed first; None when none did.
+
+    "probably caused by layer_forward, which failed 3 of 3 of its own cases above"
+    """
+    by_cell = {}
+    for function, grade_id in judges.items():
+        verdict = verdicts.get(grade_id)
+        if verdict is not None and verdict.fraction < 1:
+            by_cell.setdefault(grade_id, []).append(function)
+    if not by_cell:
+        return None
+    parts = []
+    for grade_id, functions in sorted(by_cell.items(), key=lambda item: verdicts[item[0]].fraction):
+        verdict, names = verdicts[grade_id], ", ".join(functions)
+        own = "its" if len(functions) == 1 else "their"
+        if verdict.stopped or not verdict.cases:
+            parts.append(f"{names}, whose own cell above stopped before its end")
+        else:
+            parts.append(f"{names}, which failed {len(verdict.cases) - verdict.passed} of {len(verdict.cases)} "
+                         f"of {own} own cases above")
+    return "probably caused by " + ", and by ".join(parts)

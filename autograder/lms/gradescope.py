@@ -91,6 +91,8 @@ def tests_of(verdicts, missing, reasons):
                 lines.insert(0, NOT_SUBMITTED.format(cells=", ".join(map(repr, missing[part.grade_id]))))
             if verdict.stopped or verdict.required_failed:
                 lines.insert(0, f"The cell earns no points: {verdict.stopped or verdict.required_failed}")
+            if verdict.cause and kind == "hidden":  # it counts other cells' hidden cases too
+                lines.insert(0, verdict.cause[0].upper() + verdict.cause[1:] + ".")
             tests.append({"name": f"{part.grade_id} ({kind} cases)", "number": number,
                           "score": verdict.score(part.points, kind),
                           "max_score": _share(part.points, verdict, kind), "visibility": VISIBILITY[kind],

@@ -37,13 +37,18 @@ def test_mutant_loses_exactly_its_points(name):
     assert failed == mutant.fails, (
         f"{name} ({mutant.description}): {report.verdict(mutant, failed)}\n"
         f"expected to fail {_cells(mutant.fails)}, failed {_cells(failed)}\n{_explain(results)}")
-    _, undocumented = report.charged_outside(mutant, results)
+    _, undocumented, unnamed = report.charged_outside(mutant, results)
     assert undocumented == 0, f"{name} costs {undocumented:g} points in cells that do not depend on its function:\n" \
                               f"{_explain(results)}"
+    assert unnamed == 0, f"{name} costs {unnamed:g} points outside its own cell without naming its function as the " \
+                         f"cause:\n{_explain(results)}"
     if mutant.fails:
         first = report.first_failing(failed)
         assert mutant.message in results[first].message, (
             f"{name}: the student should read {mutant.message!r} in {first}, which says:\n{results[first].message}")
+    for grade_id, message in mutant.messages.items():
+        assert message in results[grade_id].message, (
+            f"{name}: the student should read {message!r} in {grade_id}, which says:\n{results[grade_id].message}")
 
 
 @pytest.mark.parametrize("name", [v.name for v in bank.VARIANTS])

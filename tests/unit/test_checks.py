@@ -1,8 +1,12 @@
 """hw2_checks: what a student reads when a case fails, and how a test cell's cases are counted."""
+import nbformat
 import numpy as np
 import pytest
 
+import hw2
 import hw2_checks
+from autograder.assignment import master
+from autograder.assignment.master import split
 from hw2_checks import Cases, CheckFailed, calling, check_array, check_unchanged
 
 
@@ -99,3 +103,91 @@ def test_a_loss_broadcast_to_n_by_n_is_named_even_when_flattened(shape):
     with pytest.raises(CheckFailed) as failed:
         check_array("logistic_loss", "loss", np.zeros(shape), np.zeros(3))
     assert "was broadcast against one of shape (n, 1)" in str(failed.value), str(failed.value)
+
+
+# --- likely causes: float32 logs, suspects, transposed results, reversed layers ------------------
+def _failure(code):
+    with pytest.raises(CheckFailed) as failed:
+        code()
+    return str(failed.value)
+
+
+def test_a_float32_result_with_infinity_is_told_that_float32_rounds_1_minus_1e15_to_1():
+    g = np.clip(np.array([[1.0], [0.5]], dtype=np.float32), 1e-15, 1 - 1e-15)  # what a float32 clip does: g stays 1
+    assert g[0, 0] == 1.0
+    with np.errstate(divide="ignore"):
+        loss = -np.log(1 - g).ravel()
+    message = _failure(lambda: check_array("logistic_loss", "loss", loss, [34.538776394910684, 0.6931471805599453]))
+    assert "contains NaN or infinity" in message and "Likely cause: log of 0 in float32: in float32, 1 - 1e-15 " \
+           "rounds to 1" in message and "convert g to float64 first" in message, message
+    float64 = _failure(lambda: check_array("logistic_loss", "loss", loss.astype(np.float64), [34.5, 0.69]))
+    assert "Likely cause: overflow in exp, or log of 0: clip probabilities" in float64, float64
+    told = _failure(lambda: check_array("logistic_loss", "loss", loss.astype(np.float64), [34.5, 0.69],
+                                        nonfinite_cause=hw2_checks.FLOAT32_LOG_CAUSE))
+    assert "rounds to 1" in told, told
+
+
+def test_a_square_result_that_is_the_answer_transposed_is_named():
+    expected = np.array([[1.0, 2.0], [3.0, 4.0]])
+    message = _failure(lambda: check_array("backward_pass", "grad_Ws[1]", expected.T.copy(), expected))
+    assert "Likely cause: the result is the expected one transposed" in message, message
+    symmetric = np.array([[1.0, 2.0], [2.0, 1.0]])
+    assert "transposed" not in _failure(lambda: check_array("backward_pass", "grad_Ws[1]", 2 * symmetric, symmetric))
+
+
+def test_layers_in_reverse_order_are_named_by_shape_and_by_value():
+    expected = [np.ones((4, 2)), np.full((2, 1), 2.0)]
+    by_shape = _failure(lambda: hw2_checks.check_list_of_arrays("backward_pass", "grad_Ws", expected[::-1], expected))
+    assert "in reverse order" in by_shape and "Likely cause: the layers are in reverse order" in by_shape, by_shape
+    same_shapes = [np.ones((3, 3)), np.full((3, 3), 2.0)]
+    by_value = _failure(lambda: hw2_checks.check_list_of_arrays("backward_pass", "grad_Ws", same_shapes[::-1],
+                                                                 same_shapes))
+    assert "grad_Ws[0] is wrong" in by_value and "Likely cause: the layers are in reverse order" in by_value, by_value
+
+
+def test_a_cases_suspects_name_the_classic_bug_a_result_matches_without_showing_values():
+    case = {"out": np.array([[0.5, 0.25]]), "suspects": {"out": {"bias_missing": np.array([[0.375, 0.125]])}}}
+    assert hw2_checks.suspects(case, "out") == {hw2_checks.CLASSIC_BUGS["bias_missing"]: case["suspects"]["out"]
+                                                ["bias_missing"]}
+    assert hw2_checks.suspects({"out": 1}, "out") == {} and hw2_checks.suspects(case, "grad") == {}
+    with hw2_checks.withholding_expected():
+        message = _failure(lambda: check_array("layer_forward", "out", np.array([[0.375, 0.125]]), case["out"],
+                                               known_bugs=hw2_checks.suspects(case, "out")))
+    assert "Likely cause: the bias was not added" in message and "0.5" not in message and "0.375" not in message
+
+
+# The master's own test cells, run here against small student functions (the public part, no kernel).
+def _master_cell_failure(grade_id, **student):
+    notebook = nbformat.read(master.MASTER, as_version=4)
+    source = next(c.source for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    namespace = {name: getattr(hw2_checks, name) for name in dir(hw2_checks) if not name.startswith("_")}
+    X_batch, y_batch, weights, biases = hw2.load_test_batch()
+    namespace.update(np=np, load_public_cases=hw2.load_public_cases, X_batch=X_batch, y_batch=y_batch,
+                     test_weight_matrices=weights, test_biases=biases, **student)
+    with pytest.raises(CheckFailed) as failed:
+        exec(compile(split(source)[0], grade_id, "exec"), namespace)
+    return str(failed.value)
+
+
+def float32_clipping_loss(g, y):
+    y = np.reshape(y, np.shape(g))
+    g = np.clip(g, 1e-15, 1 - 1e-15)  # in g's own dtype: a float32 g = 1 stays 1
+    with np.errstate(divide="ignore"):
+        loss = -(y * np.log(g) + (1 - y) * np.log(1 - g)).ravel()
+    return loss, (g - y) / (g * (1 - g))
+
+
+def column_major_flatten(images):
+    return np.array([image.flatten(order="F") for image in images])
+
+
+def test_the_master_tells_a_float32_clip_that_1_minus_1e15_rounds_to_1_in_float32():
+    message = _master_cell_failure("test_logistic_loss", logistic_loss=float32_clipping_loss)
+    assert message.startswith("logistic_loss: 1 of ") and "a float32 batch of 3 with g = 1 and g = 0" in message
+    assert "in float32, 1 - 1e-15 rounds to 1" in message and "as the docstring says" in message, message
+    assert "clip probabilities to [1e-15, 1 - 1e-15] before taking logs" not in message, message
+
+
+def test_the_master_names_the_classic_bug_of_a_wrong_flatten_from_the_cases_suspects():
+    message = _master_cell_failure("test_flatten_images", flatten_images=column_major_flatten)
+    assert message.count("Likely cause: the pixels were read column by column") == 2, message

@@ -5,6 +5,7 @@ import os
 
 import nbformat
 import small_masters as nb
+from nbformat.v4 import new_code_cell
 
 from autograder.assignment import master
 
@@ -106,3 +107,44 @@ def test_read_reads_a_changed_master_again(tmp_path):
     modified = path.stat().st_mtime_ns + 1_000_000_000  # file times can be coarser than two writes apart
     os.utime(path, ns=(modified, modified))
     assert master.read(path).points["test_double"] == 4.0
+
+
+def _network_master():
+    """Two functions, each with its test cell; a cell that runs the network on data (and a checker that may
+    change the data in place); an outcome test cell; and a test cell that replaces one part by the reference's."""
+    return nb.notebook(
+        nb.solution("layer", "def layer(x):\n    return x + 1"),
+        nb.autograded("test_layer", 2, 'cases = Cases("layer")\nassert layer(1) == 2'),
+        nb.solution("network", "def network(x):\n    return layer(layer(x))"),
+        nb.autograded("test_network", 2, 'cases = Cases("network")\nassert alone(network, "layer")(0) == 2'),
+        nb.solution("checker", "def checker(data):\n    data[0] = 0"),
+        nb.autograded("test_checker", 1, 'cases = Cases("checker")\nchecker([1])'),
+        new_code_cell("data = [1.0, 2.0]\nchecker(data)"),
+        nb.solution("outcome", "result = network(data[0])"),
+        nb.autograded("test_outcome", 1, "def again():\n    return network(1.0)\n\nassert result == again()",
+                      "assert result > 0"))
+
+
+def test_a_test_cell_depends_on_what_it_calls_and_on_what_made_its_values():
+    dependencies = master.from_notebook(_network_master()).dependencies
+    assert dependencies.owner("layer") == "test_layer" and dependencies.owner("outcome") == "test_outcome"
+    assert dependencies.defines("network") == ("network",) and dependencies.judge("checker") == "test_checker"
+    # result was made by network (which calls layer) from data, which checker may have changed in place
+    assert dependencies.of("test_outcome") == {"layer": "test_layer", "network": "test_network",
+                                               "checker": "test_checker"}
+    assert dependencies.of("test_network") == {}, "alone(network, 'layer') judges network without the student's layer"
+    assert dependencies.of("test_layer") == {} and dependencies.of("no_such_cell") == {}
+
+
+def test_the_masters_outcome_cells_depend_on_every_function_they_use():
+    dependencies = master.read().dependencies
+    assert set(dependencies.of("test_test_batch_loss")) == {
+        "forward_pass", "layer_forward", "relu_activation", "sigmoid_activation", "logistic_loss",
+        "finite_difference_checker", "my_nn_finite_difference_checker"}  # the checker runs on the batch's weights
+    assert set(dependencies.of("test_training")) == {
+        "flatten_images", "sigmoid_activation", "relu_activation", "logistic_loss", "layer_forward",
+        "create_weight_matrices", "create_bias_vectors", "forward_pass", "backward_pass"}
+    assert dependencies.of("test_backward_pass") == {"layer_forward": "test_layer_forward"}  # its caches
+    assert dependencies.of("test_nn_finite_difference_checker") == {
+        "finite_difference_checker": "test_finite_difference_checker"}
+    assert dependencies.of("test_forward_pass") == {} and dependencies.of("test_sigmoid_activation") == {}

@@ -9,7 +9,7 @@ import pytest
 
 import hw2_checks
 from autograder.grading.hidden_tests import _GradedCases
-from autograder.grading.verdict import Case, CellVerdict
+from autograder.grading.verdict import Case, CellVerdict, dependency_cause
 
 WRONG = "layer_forward: out is wrong in 3 of 6 entries\n  Likely cause: the bias was added twice"
 
@@ -108,3 +108,44 @@ def test_public_and_hidden_scores_add_up_to_the_cells_exactly(public, hidden):
 def test_a_cell_that_earns_nothing_gives_nothing_to_either_part():
     verdict = CellVerdict([Case("public", "a", None), Case("hidden", "b", "wrong", True)])
     assert verdict.score(2, "public") == verdict.score(2, "hidden") == verdict.score(2) == 0
+
+
+def _failed(count, of):
+    return CellVerdict([Case("public", f"case {i}", "wrong" if i < count else None) for i in range(of)])
+
+
+def test_an_outcome_cell_names_first_the_functions_it_uses_that_lost_points_in_their_own_cells():
+    judges = {"forward_pass": "test_forward_pass", "layer_forward": "test_layer_forward",
+              "logistic_loss": "test_logistic_loss"}
+    verdicts = {"test_layer_forward": _failed(11, 11), "test_forward_pass": _failed(0, 13),
+                "test_logistic_loss": _failed(1, 14)}
+    cause = dependency_cause(judges, verdicts)
+    assert cause == ("probably caused by layer_forward, which failed 11 of 11 of its own cases above, and by "
+                     "logistic_loss, which failed 1 of 14 of its own cases above"), "the most failed first"
+    outcome = CellVerdict([Case("public", "the known answer", "the mean loss of the test batch: test_batch_mean_loss "
+                                "is wrong in 1 of 1 entries")], cause=cause)
+    assert outcome.reason().startswith(f"{cause}; 1 of 1 cases failed; public case the known answer: the mean loss")
+    assert outcome.summary(2).splitlines()[1] == f"  P{cause[1:]}."
+
+
+def test_no_cause_when_the_functions_it_uses_kept_their_points_or_were_not_graded_yet():
+    assert dependency_cause({"layer_forward": "test_layer_forward"}, {"test_layer_forward": _failed(0, 11)}) is None
+    assert dependency_cause({"backward_pass": "test_backward_pass"}, {}) is None
+    assert dependency_cause({}, {"test_layer_forward": _failed(3, 3)}) is None
+
+
+def test_functions_judged_by_one_cell_are_named_together_and_a_stopped_cell_says_so():
+    judges = {"create_weight_matrices": "test_init", "create_bias_vectors": "test_init", "flatten_images": "test_flat"}
+    verdicts = {"test_init": _failed(2, 4), "test_flat": CellVerdict(stopped="NameError: name 'np' is not defined")}
+    assert dependency_cause(judges, verdicts) == (
+        "probably caused by flatten_images, whose own cell above stopped before its end, and by "
+        "create_weight_matrices, create_bias_vectors, which failed 2 of 4 of their own cases above")
+
+
+def test_a_cell_that_stopped_gives_its_cause_first_and_the_cause_survives_json():
+    verdict = CellVerdict([], stopped="NameError: name 'history' is not defined",
+                          cause="probably caused by backward_pass, which failed 14 of 14 of its own cases above")
+    assert verdict.reason() == ("probably caused by backward_pass, which failed 14 of 14 of its own cases above; "
+                                "NameError: name 'history' is not defined")
+    assert CellVerdict(**json.loads(json.dumps(dataclasses.asdict(verdict)))) == verdict
+    assert CellVerdict(cases=[], stopped=None).cause is None, "verdicts stored before causes read back"

@@ -7,8 +7,9 @@ instead of failing the whole submission. A time budget per submission shortens t
 timeouts and marks cells it cannot reach. The kernel runs in a scratch copy of the submission's folder
 (in a sandbox, see autograder.sandbox.kernel_launcher), and test cells' cases, public and hidden, run in
 this process (autograder.grading.hidden_tests.run_graded), calling into the kernel with requests
-(autograder.grading.kernel). It records the grader's verdict on every test cell and what the kernel did
-that a grader should look at.
+(autograder.grading.kernel). It records the grader's verdict on every test cell (naming first, in a cell
+that lost points, the functions it depends on that lost points in their own cells above: the master's
+``dependencies``) and what the kernel did that a grader should look at.
 """
 import asyncio
 import copy
@@ -28,13 +29,14 @@ from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade
 from traitlets import Bool, Integer, Unicode
 
+from autograder.assignment import master
 from autograder.assignment.master import split
 from autograder.grading import hidden_tests
 from autograder.grading.hidden_cases import HiddenCases
 from autograder.grading.kernel import REPLY_MIME, Kernel, KernelError
 from autograder.grading.preprocessors.output_budget import MB, OutputBudget
 from autograder.grading.preprocessors.resources import REVIEW, VERDICTS
-from autograder.grading.verdict import CellVerdict
+from autograder.grading.verdict import CellVerdict, dependency_cause
 from autograder.sandbox import kernel_launcher
 
 KERNEL_DIED = "KernelDied"
@@ -82,6 +84,7 @@ class ResilientExecute(Execute):
         # hidden cases drawn for this submission: seeded from it, so that regrading draws the same
         seed = int(hashlib.sha256(nbformat.writes(nb).encode()).hexdigest()[:16], 16)
         self._cases = HiddenCases(self.hidden_reference, seed)
+        self._dependencies = master.read().dependencies
         original = resources
         scratch = Path(tempfile.mkdtemp(prefix="hw2-grading-"))
         try:
@@ -206,6 +209,9 @@ class ResilientExecute(Execute):
                 self._review.append(f"cell {index + 1}: the kernel's answers to the grader broke the protocol "
                                     f"({self._kernel.protocol_errors[0]})")
             self._kernel.release()  # what this cell's calls left behind
+        if verdict.fraction < 1:  # name first the functions it depends on that lost points in their own cells
+            verdict.cause = dependency_cause(self._dependencies.of(cell.metadata.nbgrader.get("grade_id")),
+                                             self._verdicts)
         summary = verdict.summary(float(cell.metadata.nbgrader["points"]))
         if verdict.fraction < 1:
             cell.outputs.append(error_output(CASES_FAILED, summary))
