@@ -118,7 +118,7 @@ def course_config(root, options, settings, ipc_tmpfs_mb):
     released = root / "release" / release.ASSIGNMENT / f"{release.NOTEBOOK}.ipynb"
     jupyter_path = (root / settings["jupyter_path"]).resolve()
     reports = jupyter_path.parent / REPORTS
-    reports.mkdir(exist_ok=True)
+    reports.mkdir(parents=True, exist_ok=True)
     config = core.grading_config(root, options, released, jupyter_path, reports=reports)
     config.ResilientExecute.ipc_tmpfs_mb = ipc_tmpfs_mb
     config.Exchange.root = str((root / settings["exchange"]).resolve())
