@@ -20,8 +20,8 @@ The process nbgrader runs in is set up once, and says how (``Isolation``, printe
 - a Jupyter server started otherwise (threads, and the machine's mounts): the kernel is sandboxed all
   the same, but its ipc folder is a plain folder, which a kernel can fill: a warning says so.
 
-When the course cannot grade as ./kit grade does (the master changed since it was made, or it was
-graded in the sandbox and this process cannot make one), nbgrader's autograde and generate_feedback
+When the course cannot grade as ./kit grade does (the master changed since it was made, the grading
+kernel's folder is gone, or it was graded in the sandbox and this process cannot make one), nbgrader's autograde and generate_feedback
 stop with the reason (the config file leaves them preprocessors that do not exist) instead of falling
 back to nbgrader's own pipeline.
 """
@@ -96,12 +96,16 @@ def configure(config, config_file, settings):
     """Configure ``config`` (the traitlets Config of the class course's nbgrader_config.py, at
     ``config_file``) with ``settings`` (course_settings) so that nbgrader grades and makes feedback as
     ./kit grade does, after setting this process up (``isolate``). Raises RuntimeError when it cannot:
-    the master changed since the course was made, or the sandbox cannot be made here."""
+    the master changed since the course was made, the grading kernel's spec is gone (OUT/work removed), or
+    the sandbox cannot be made here."""
     root = Path(config_file).resolve().parent
     made, current = environment.read_version(root), release.master_version()
     if made != current:
         raise RuntimeError(f"the master changed since this course was made (version {made}, now {current}): "
                            "run ./kit grade first, which makes the course again and regrades")
+    kernel_spec = (root / settings["jupyter_path"]).resolve() / "kernels" / environment.KERNEL_NAME / "kernel.json"
+    if not kernel_spec.exists():
+        raise RuntimeError(f"the grading kernel's spec {kernel_spec} is missing: run ./kit grade again, which writes it")
     options = grading_options(settings["options"])
     config.merge(course_config(root, options, settings, isolate(options).ipc_tmpfs_mb))
 

@@ -2,6 +2,8 @@
 OUT/course get the grading core's pipeline, the grading kernel and the kit's feedback, set up for the process
 they run in, and never nbgrader's stock pipeline when that cannot be; SaveVerdicts keeps hand grades as the
 class run's merge does. Fake OUT folders made here: no kernel, no nbgrader command."""
+import shutil
+
 import nbformat
 import nbgrader.api
 import pytest
@@ -34,6 +36,7 @@ def class_out(tmp_path, version, options=OPTIONS, db_url=None):
     course, jupyter = tmp_path / "out" / "course", tmp_path / "out" / "work" / "jupyter"
     course.mkdir(parents=True)
     (jupyter / "kernels" / environment.KERNEL_NAME).mkdir(parents=True)
+    (jupyter / "kernels" / environment.KERNEL_NAME / "kernel.json").write_text("{}")
     (course / environment.VERSION_FILE).write_text(version)
     settings = nbgrader_commands.course_settings(course, options, jupyter, tmp_path / "out" / "exchange", db_url)
     (course / "nbgrader_config.py").write_text(nbgrader_commands.config_text(settings))
@@ -87,6 +90,20 @@ def test_an_outdated_course_never_falls_back_to_nbgraders_stock_pipeline(tmp_pat
     """After the master changed (until ./kit grade makes the course again), autograde and feedback stop."""
     config = load(class_out(tmp_path, "an-earlier-version") / "course")
     assert "the master changed since this course was made" in capfd.readouterr().err
+    assert_stopped(config)
+
+
+def test_a_course_without_its_grading_kernel_stops_and_says_how_to_get_it_back(tmp_path, version, isolation, capfd):
+    out = class_out(tmp_path, version)
+    shutil.rmtree(out / "work")
+    config = load(out / "course")
+    error = capfd.readouterr().err
+    assert "the grading kernel's spec" in error and "run ./kit grade again" in error, error
+    assert_stopped(config)
+
+
+def assert_stopped(config):
+    """nbgrader's autograde and feedback stop at preprocessors that do not exist."""
     lists = [config.Autograde.sanitize_preprocessors, config.Autograde.autograde_preprocessors,
              config.GenerateFeedback.preprocessors]
     assert lists == [[nbgrader_commands.NOT_CONFIGURED]] * 3
