@@ -22,8 +22,8 @@ The process nbgrader runs in is set up once, and says how (``Isolation``, printe
 
 When the course cannot grade as ./kit grade does (the master changed since it was made, the grading
 kernel's folder is gone, or it was graded in the sandbox and this process cannot make one), nbgrader's autograde and generate_feedback
-stop with the reason (the config file leaves them preprocessors that do not exist) instead of falling
-back to nbgrader's own pipeline.
+refuse to start (the config file gives them an exporter that does not exist: nbgrader stops before it
+removes or writes anything) after the reason, instead of falling back to nbgrader's own pipeline.
 """
 import dataclasses
 import os
@@ -37,7 +37,7 @@ from autograder.grading.options import IPC_TMPFS_MB, GradingOptions
 from autograder.sandbox import kernel_launcher
 
 REPORTS = "nbgrader_commands"  # under the grading environment's folder: the preprocessors' reports of a hand run
-NOT_CONFIGURED = "hw2_course_cannot_grade_see_the_nbgrader_config_error_above"  # a preprocessor that is no module
+NOT_CONFIGURED = "hw2_course_cannot_grade_see_the_nbgrader_config_error_above"  # an exporter that is no module
 
 CONFIG_TEXT = '''"""nbgrader's settings of this class course, written by ./kit grade on every run (edits are lost).
 
@@ -54,10 +54,9 @@ try:
     from autograder.classrun import nbgrader_commands
 
     nbgrader_commands.configure(c, __file__, {settings})
-except Exception:  # never nbgrader's stock pipeline: autograde and feedback stop at preprocessors that do not exist
+except Exception:  # never nbgrader's stock pipeline: autograde and feedback refuse to start, touching nothing
     traceback.print_exc()
-    c.Autograde.sanitize_preprocessors = c.Autograde.autograde_preprocessors = [{not_configured!r}]
-    c.GenerateFeedback.preprocessors = [{not_configured!r}]
+    c.Autograde.exporter_class = c.GenerateFeedback.exporter_class = {not_configured!r}
 '''
 
 

@@ -32,11 +32,13 @@ for path in ["../../../gradebook.db", *glob.glob("/tmp/**/course/gradebook.db", 
 '''
 
 
-def nbgrader(course, *arguments):
-    """``nbgrader ARGUMENTS`` run by hand in ``course`` with the kit's .venv/bin on PATH; its CompletedProcess."""
+def nbgrader(course, *arguments, succeeds=True):
+    """``nbgrader ARGUMENTS`` run by hand in ``course`` with the kit's .venv/bin on PATH (it must succeed, or
+    fail when not ``succeeds``); its CompletedProcess."""
     env = dict(os.environ, PATH=f"{release.REPO / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}")
     run = subprocess.run(["nbgrader", *arguments], cwd=course, env=env, capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, f"nbgrader {' '.join(arguments)} failed in {course}:\n{run.stdout}\n{run.stderr[-4000:]}"
+    assert (run.returncode == 0) == succeeds, f"nbgrader {' '.join(arguments)} exited {run.returncode} in " \
+                                              f"{course}:\n{run.stdout}\n{run.stderr[-4000:]}"
     return run
 
 
@@ -116,3 +118,16 @@ def test_a_hostile_notebook_autograded_by_hand_reaches_no_other_students_grade(e
     ran = nbformat.read(course / "autograded" / "mallory" / release.ASSIGNMENT / f"{release.NOTEBOOK}.ipynb", 4)
     printed = "".join(o.get("text", "") for cell in ran.cells if cell.cell_type == "code" for o in cell.outputs)
     assert "refused ../../../gradebook.db" in printed and "FORGED" not in printed, printed[:2000]
+
+
+@EXAMPLES_WORKER
+def test_after_the_master_changed_nbgrader_refuses_by_hand_and_touches_nothing(examples_graded, tmp_path):
+    """Until ./kit grade has made the course again, nbgrader's autograde by hand refuses (never its stock
+    pipeline, nor the kit's against another master) and leaves the autograded notebook and the gradebook."""
+    course = copy_of(examples_graded, tmp_path) / "course"
+    (course / "master_version").write_text("an-earlier-version")
+    before = scores(course)
+    run = nbgrader(course, "autograde", release.ASSIGNMENT, "--student", "bob", "--force", succeeds=False)
+    assert "the master changed since this course was made" in run.stderr, run.stderr[-3000:]
+    assert (course / "autograded" / "bob" / release.ASSIGNMENT / f"{release.NOTEBOOK}.ipynb").exists()
+    assert scores(course) == before

@@ -7,8 +7,10 @@ import shutil
 import nbformat
 import nbgrader.api
 import pytest
-from nbconvert.exporters import Exporter
 from nbgrader.api import Gradebook
+from nbgrader.converters import Autograde, GenerateFeedback
+from nbgrader.coursedir import CourseDirectory
+from traitlets import TraitError
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 
@@ -103,12 +105,10 @@ def test_a_course_without_its_grading_kernel_stops_and_says_how_to_get_it_back(t
 
 
 def assert_stopped(config):
-    """nbgrader's autograde and feedback stop at preprocessors that do not exist."""
-    lists = [config.Autograde.sanitize_preprocessors, config.Autograde.autograde_preprocessors,
-             config.GenerateFeedback.preprocessors]
-    assert lists == [[nbgrader_commands.NOT_CONFIGURED]] * 3
-    with pytest.raises(ImportError, match=nbgrader_commands.NOT_CONFIGURED):
-        Exporter().register_preprocessor(nbgrader_commands.NOT_CONFIGURED)  # what nbgrader's converters do
+    """nbgrader's autograde and feedback converters refuse to be made (before they remove or write anything)."""
+    for converter in [Autograde, GenerateFeedback]:
+        with pytest.raises(TraitError, match=nbgrader_commands.NOT_CONFIGURED):
+            converter(coursedir=CourseDirectory(config=config), config=config)
 
 
 class FakeProcess:
