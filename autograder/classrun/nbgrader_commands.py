@@ -27,6 +27,7 @@ removes or writes anything) after the reason, instead of falling back to nbgrade
 """
 import dataclasses
 import os
+import pprint
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ from autograder.sandbox import kernel_launcher
 REPORTS = "nbgrader_commands"  # under the grading environment's folder: the preprocessors' reports of a hand run
 NOT_CONFIGURED = "hw2_course_cannot_grade_see_the_nbgrader_config_error_above"  # an exporter that is no module
 
+CALL = "    nbgrader_commands.configure(c, __file__, "  # in CONFIG_TEXT, with the settings aligned after it
 CONFIG_TEXT = '''"""nbgrader's settings of this class course, written by ./kit grade on every run (edits are lost).
 
 nbgrader's own commands here (nbgrader autograde hw2 --student X, nbgrader generate_feedback, formgrader's
@@ -53,7 +55,7 @@ if {repo!r} not in sys.path:
 try:
     from autograder.classrun import nbgrader_commands
 
-    nbgrader_commands.configure(c, __file__, {settings})
+{call}{settings})
 except Exception:  # never nbgrader's stock pipeline: autograde and feedback refuse to start, touching nothing
     traceback.print_exc()
     c.Autograde.exporter_class = c.GenerateFeedback.exporter_class = {not_configured!r}
@@ -74,7 +76,8 @@ _isolation = None  # this process's Isolation, once set up
 def config_text(settings):
     """The text of OUT/course/nbgrader_config.py calling ``configure`` with ``settings`` (a dict: see
     ``course_settings``)."""
-    return CONFIG_TEXT.format(repo=str(release.REPO), settings=repr(settings), not_configured=NOT_CONFIGURED)
+    return CONFIG_TEXT.format(repo=str(release.REPO), call=CALL, not_configured=NOT_CONFIGURED,
+                              settings=pprint.pformat(settings, width=100).replace("\n", "\n" + " " * len(CALL)))
 
 
 def course_settings(course_root, options, jupyter_path, exchange, db_url=None):
