@@ -21,9 +21,10 @@ The process nbgrader runs in is set up once, and says how (``Isolation``, printe
   the same, but its ipc folder is a plain folder, which a kernel can fill: a warning says so.
 
 When the course cannot grade as ./kit grade does (the master changed since it was made, the grading
-kernel's folder is gone, or it was graded in the sandbox and this process cannot make one), nbgrader's autograde and generate_feedback
-refuse to start (the config file gives them an exporter that does not exist: nbgrader stops before it
-removes or writes anything) after the reason, instead of falling back to nbgrader's own pipeline.
+kernel's folder is gone, or it was graded in the sandbox and this process cannot make one), nbgrader's
+autograde and generate_feedback refuse to start after saying why (the config file gives them an
+exporter that does not exist: nbgrader stops before it removes or writes anything), instead of falling
+back to nbgrader's own pipeline.
 """
 import dataclasses
 import os
