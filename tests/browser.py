@@ -62,12 +62,13 @@ class Lab:
 
 
 @contextmanager
-def jupyter_lab(root, home, options=(), timeout=60):
+def jupyter_lab(root, home, options=(), timeout=60, launcher=None):
     """Run ``jupyter lab`` serving ``root`` (also its working folder, where nbgrader reads its config).
 
     ``home`` holds the server's own config, settings, runtime files and log; ``options`` are more
-    command-line options. Fails the test with the server's log when it does not answer within
-    ``timeout`` seconds.
+    command-line options. ``launcher``: the command that starts JupyterLab instead (a list of str, run in
+    the repository and given the same options, e.g. ./kit formgrade's, which goes to its course itself).
+    Fails the test with the server's log when it does not answer within ``timeout`` seconds.
     """
     home = Path(home)
     settings = home / "lab-settings"
@@ -79,11 +80,11 @@ def jupyter_lab(root, home, options=(), timeout=60):
                JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))
     port, token = _free_port(), secrets.token_hex(16)
     log = home / "jupyter-lab.log"
-    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+    command = [*(launcher or [sys.executable, "-m", "jupyter", "lab"]), "--no-browser", "--ServerApp.ip=127.0.0.1",
                f"--ServerApp.port={port}", "--ServerApp.port_retries=0", "--ServerApp.allow_root=True",
                f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", *options]
     with open(log, "wb") as out:
-        server = subprocess.Popen(command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT,
+        server = subprocess.Popen(command, cwd=REPO if launcher else root, env=env, stdout=out, stderr=subprocess.STDOUT,
                                   stdin=subprocess.DEVNULL, start_new_session=True)
     lab = Lab(port, token, log)
     try:

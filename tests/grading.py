@@ -1,9 +1,14 @@
 """Helpers of the tests that run the grading command as an instructor does."""
 import csv
 import hashlib
+import json
+import re
 import subprocess
 import sys
+from html import unescape
 from pathlib import Path
+
+import nbformat
 
 from autograder.assignment import release
 
@@ -24,3 +29,17 @@ def grade(submissions, out, *extra, repo=release.REPO):
 
 def digests(folder):
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+def hidden_test_code(html):
+    """What of the hidden tests' code the feedback page ``html`` (str) shows: their markers, and every line of
+    25+ characters of a hidden part that the student notebook does not have too (a list of str)."""
+    public = (release.REPO / "assignment.ipynb").read_text()
+    hidden_lines = [line.strip() for cell in nbformat.read(release.MASTER, as_version=4).cells
+                    if "### BEGIN HIDDEN TESTS" in cell.source
+                    for line in cell.source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
+                    .splitlines() if len(line.strip()) > 25 and json.dumps(line.strip())[1:-1] not in public]
+    text = unescape(re.sub(r"<[^>]+>", "", html))  # what the student reads, without markup
+    markers = [marker for marker in ["HIDDEN TESTS", "BEGIN HIDDEN"] if marker in text or marker in html]
+    return markers + (["load_hidden_cases("] if "load_hidden_cases(" in html else []) + \
+        [line for line in hidden_lines if line in html or line in text]

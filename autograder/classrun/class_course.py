@@ -12,7 +12,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
 from autograder.assignment import release
-from autograder.classrun import hand_grades
+from autograder.classrun import hand_grades, nbgrader_commands
 from autograder.grading import course
 from autograder.grading.environment import VERSION_FILE, read_version
 from autograder.grading.feedback import feedback_config, generate_feedback
@@ -35,11 +35,13 @@ class ClassCourse:
         """nbgrader's Gradebook of the class (a context manager)."""
         return Gradebook(self.db_url, course_id="hw2")
 
-    def prepare(self, backups, template):
+    def prepare(self, backups, grading, options):
         """Make the course, or make it again for a new master version (``backups``: the folder where a
-        SQLite gradebook is copied first). A course without a gradebook yet, SQLite, is a copy of
-        ``template`` (Path: the grading environment's course, which nbgrader made the same way for the same
-        version); else the assignment is added to the gradebook by nbgrader's generate_assignment."""
+        SQLite gradebook is copied first), and its nbgrader_config.py for the GradingEnvironment
+        ``grading`` and the GradingOptions ``options`` of this run. A course without a gradebook yet,
+        SQLite, is a copy of ``grading.template`` (nbgrader made it the same way for the same version);
+        else the assignment is added to the gradebook by nbgrader's generate_assignment."""
+        template = grading.template
         if not (self.root / "source").exists() or not self._assignment_in_gradebook():
             gradebook = self.root / "gradebook.db"
             if self.db_url == self._sqlite_url and not gradebook.exists() and read_version(template) == self.version:
@@ -51,17 +53,19 @@ class ClassCourse:
             (self.root / VERSION_FILE).write_text(self.version)
         elif read_version(self.root) != self.version:
             self._rebuild(backups)
-        self._write_config()
+        self._write_config(grading, options)
 
-    def _write_config(self):
-        """OUT/course/nbgrader_config.py: the kit's nbgrader settings, and an exchange folder inside OUT
-        (nbgrader's default, /usr/local/share/nbgrader/exchange, is seldom writable), so that nbgrader's
-        own commands (list, collect, export) work in the course folder."""
+    def _write_config(self, grading, options):
+        """OUT/course/nbgrader_config.py: nbgrader's own commands in the course folder grade as this run
+        does (nbgrader_commands: its pipeline, ``options`` and the kernel of ``grading``), with the class
+        gradebook and an exchange folder inside OUT (nbgrader's default, /usr/local/share/nbgrader/exchange,
+        is seldom writable), so that nbgrader's list, collect and export work there too."""
         exchange = self.out / "exchange"
         exchange.mkdir(parents=True, exist_ok=True)
-        (self.root / "nbgrader_config.py").write_text(
-            course.CONFIG_FILE.read_text() + "\n# The exchange of this course, inside the grader's output folder.\n"
-            f"c.Exchange.root = {str(exchange.resolve())!r}\n")
+        default_db = self.db_url == f"sqlite:///{self.root / 'gradebook.db'}"
+        settings = nbgrader_commands.course_settings(self.root, options, grading.jupyter_path, exchange,
+                                                     None if default_db else self.db_url)
+        (self.root / "nbgrader_config.py").write_text(nbgrader_commands.config_text(settings))
 
     def _rebuild(self, backups):
         """The master changed: save the hand grades, take the submissions out of the class gradebook

@@ -66,7 +66,7 @@ class ClassGrader:
         is now: made once, and made again when the master's version changes (the class gradebook keeps
         its students; their hand grades are saved and put back as each one is regraded)."""
         self.environment = environment.prepare(self.work, self.options)
-        self.course.prepare(backups=self.work, template=self.environment.template)
+        self.course.prepare(backups=self.work, grading=self.environment, options=self.options)
 
     def run(self, location, force=False, students=()):
         """Grade what is new, changed or ended in an error (everything with ``force``; only ``students``,

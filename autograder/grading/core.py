@@ -61,10 +61,14 @@ NOT_SUBMITTED = ("this part is not in the submission: it has no cell {cells} (wa
 STOPPED = {KERNEL_DIED, TIME_BUDGET, "CellTimeoutError"}
 
 
-def grading_config(root, options, released_notebook):
-    """nbgrader's configuration of the private course at ``root`` (Path) for GradingOptions ``options``,
-    against ``released_notebook`` (Path, the student notebook as released)."""
+def grading_config(root, options, released_notebook, jupyter_path, reports=None):
+    """nbgrader's configuration of the course at ``root`` (Path) for GradingOptions ``options``, against
+    ``released_notebook`` (Path, the student notebook as released), with the grading kernel of
+    ``jupyter_path`` (Path, GradingEnvironment.jupyter_path); the preprocessors' reports (EXECUTION_REPORT,
+    MISSING_REPORT) go into ``reports`` (Path, default ``root``). The one grading pipeline: core.grade's
+    private courses and nbgrader's own commands in the class course (autograder.classrun.nbgrader_commands)."""
     config = course.course_config(root)
+    reports = Path(reports or root)
     # nbgrader's SaveAutoGrades scores a test cell from its outputs (the kernel's); SaveVerdicts from
     # the grader's own verdict
     config.Autograde.sanitize_preprocessors = [
@@ -74,14 +78,15 @@ def grading_config(root, options, released_notebook):
         SaveVerdicts, AssignLatePenalties, CheckCellMetadata]
     config.SanitizeSubmission.released_notebook = str(released_notebook)
     config.RestoreCells.released_notebook = str(released_notebook)
-    config.RestoreCells.missing_file = config.SaveVerdicts.missing_file = str(Path(root) / MISSING_REPORT)
+    config.RestoreCells.missing_file = config.SaveVerdicts.missing_file = str(reports / MISSING_REPORT)
     config.Execute.kernel_name = KERNEL_NAME
+    config.ResilientExecute.kernel_dirs = [str(Path(jupyter_path) / "kernels")]
     config.Execute.timeout = options.cell_timeout
     config.ResilientExecute.submission_timeout = options.submission_timeout
     config.ResilientExecute.hidden_reference = str(release.HIDDEN_REFERENCE)
     config.ResilientExecute.ipc = options.ipc
     config.ResilientExecute.ipc_tmpfs_mb = options.ipc_tmpfs_mb
-    config.SaveVerdicts.report_file = str(Path(root) / EXECUTION_REPORT)
+    config.SaveVerdicts.report_file = str(reports / EXECUTION_REPORT)
     return feedback_config(config)
 
 
@@ -132,7 +137,6 @@ def grade(notebook, student, environment, options, work):
     (Path, emptied first; the caller may remove it after). Returns a ResultBundle; an error of
     nbgrader's autograde is its ``error``, never an exception."""
     started = time.perf_counter()
-    os.environ["JUPYTER_PATH"] = str(environment.jupyter_path)  # where the grading kernel is
     work = Path(work).resolve()
     if work.exists():
         shutil.rmtree(work)
@@ -143,7 +147,7 @@ def grade(notebook, student, environment, options, work):
     submitted.write_bytes(notebook)
 
     released = environment.released_notebook
-    api = NbGraderAPI(config=grading_config(work, options, released))
+    api = NbGraderAPI(config=grading_config(work, options, released, environment.jupyter_path))
     bundle = ResultBundle(student=student, version=environment.version,
                           review=review.review_reasons(submitted, released, review.load_releases(release.RELEASES)[::-1]))
     autograde = api.autograde(release.ASSIGNMENT, student, force=True, create=True)

@@ -37,6 +37,8 @@ TEMPLATE_CACHE = Path(os.environ.get("HW2_TEMPLATE_CACHE")
 CACHED_TEMPLATES = 8
 TOOLCHAIN = hashlib.sha256("\n".join([nbgrader.__version__, course.CONFIG_FILE.read_text(),
                                        Path(course.__file__).read_text()]).encode()).hexdigest()[:12]
+# Set to the id of the mount namespace the kit made for a process (private_mounts); its children inherit it.
+OWN_MOUNTS = "HW2_OWN_MOUNT_NAMESPACE"
 NO_SANDBOX_WARNING = ("WARNING: no sandbox (it needs root on Linux): student code runs as this user and can read "
                       "what this user can; see SECURITY.md")
 
@@ -116,14 +118,35 @@ def _cached_template(version):
 
 def isolate_grading_process(options):
     """Set up this process to grade with ``options``: with the sandbox, a mount namespace of its own
-    (the ipc tmpfs it mounts vanishes with it; call before any thread starts: unshare refuses a
-    process with threads), and an address-space limit of GRADER_MEMORY_MB. Every process that calls
-    core.grade calls this first: the class run's workers and Gradescope's run_autograder."""
+    (private_mounts), and an address-space limit of GRADER_MEMORY_MB. Every process that calls
+    core.grade calls this first: the class run's workers and Gradescope's run_autograder; nbgrader's
+    own commands in the class course too (autograder.classrun.nbgrader_commands)."""
     if options.ipc_tmpfs_mb:
-        kernel_launcher.private_mount_namespace()
+        private_mounts()
     hard = resource.getrlimit(resource.RLIMIT_AS)[1]  # left as it is: the kernel launcher sets its own limits
     limit = GRADER_MEMORY_MB * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+
+
+def single_threaded():
+    """Whether this process has one thread (unshare(CLONE_NEWNS) would move only the calling thread
+    of several into the new namespace, and the kernels started by the others would not see its mounts)."""
+    return len(os.listdir("/proc/self/task")) == 1
+
+
+def private_mounts():
+    """Give this process (single-threaded: see single_threaded) and the processes it starts a mount
+    namespace of their own: the ipc tmpfs of each grading kernel (ResilientExecute.ipc_tmpfs_mb) is
+    mounted there and vanishes with them. Needs root with namespaces; marked in OWN_MOUNTS."""
+    kernel_launcher.private_mount_namespace()
+    os.environ[OWN_MOUNTS] = os.readlink("/proc/self/ns/mnt")
+
+
+def has_private_mounts():
+    """Whether this process is in a mount namespace the kit made (private_mounts, in it or in the
+    process that started it, e.g. ./kit formgrade's Jupyter server)."""
+    mark = os.environ.get(OWN_MOUNTS)
+    return mark is not None and mark == os.readlink("/proc/self/ns/mnt")
 
 
 def _write_kernel_spec(kernel_dir, options):

@@ -1,7 +1,11 @@
 """nbgrader settings of the hw2 course, shared by `python -m autograder.build.generate` and the grader.
 
-Loaded on top of nbgrader's defaults. To use the nbgrader CLI by hand in a course directory made by
-autograder.grading.course, copy this file there as nbgrader_config.py.
+Loaded on top of nbgrader's defaults by autograder.grading.course.course_config, under the grading
+pipeline's own settings (autograder.grading.core.grading_config). The class course that ./kit grade
+makes (OUT/course) has an nbgrader_config.py of its own, which loads both through
+autograder.classrun.nbgrader_commands: nbgrader's commands run by hand there grade as ./kit grade does.
+Copied alone into a course folder, this file leaves nbgrader's stock pipeline in place (the student's
+kernel unsandboxed, hidden tests in it, scores from its outputs), as benchmarks/grading.py measures it.
 """
 c = get_config()  # noqa: F821 (injected by traitlets' config loader)
 

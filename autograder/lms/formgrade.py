@@ -7,11 +7,19 @@ that shows students' work needs: no terminals (the page runs with the grader's t
 would be a root shell for any script that got in) and nbconvert's HTML sanitizer on, on top of the
 grader's own (autograder.grading.sanitize), which has already made the autograded notebooks inert.
 As root (which the sandbox needs for grading) it passes Jupyter's --allow-root itself, and says so.
+
+Formgrader's autograde and feedback buttons grade in the server's process as ./kit grade does (the
+course's nbgrader_config.py: autograder.classrun.nbgrader_commands). Where the sandbox can be made,
+the server gets a mount namespace of its own before Jupyter starts a thread
+(environment.private_mounts), so that each grading kernel's ipc folder is a size-limited tmpfs there.
 """
 import argparse
 import os
 import sys
 from pathlib import Path
+
+from autograder.grading import environment
+from autograder.sandbox import kernel_launcher
 
 SERVER_OPTIONS = ["--ServerApp.terminals_enabled=False", "--HTMLExporter.sanitize_html=True"]
 AS_ROOT = "--allow-root"  # Jupyter refuses to start as root without it
@@ -35,6 +43,9 @@ def main(argv=None):
     command = jupyter_command(jupyter_options, as_root=os.geteuid() == 0)
     if AS_ROOT in command and AS_ROOT not in jupyter_options:
         print(f"formgrader: running as root, so with Jupyter's {AS_ROOT} (no terminals are offered)")
+    if kernel_launcher.sandbox_available() and environment.single_threaded():  # the server's threads will share it
+        environment.private_mounts()
+        print("formgrader: in a mount namespace of its own (the grading kernels' ipc folders are tmpfs there)")
     print("formgrader: open Nbgrader > Formgrader in JupyterLab's menu (" + " ".join(command[2:]) + ")")
     os.execv(sys.executable, command)
 

@@ -16,10 +16,13 @@ import attacks
 import nbformat
 import pytest
 from browser import REPO, artifacts, chromium, jupyter_lab
+from nbgrader.api import Gradebook
+from sqlalchemy.exc import SAWarning
 
 from autograder.assignment import release
 from autograder.grading import course
 from autograder.lms import formgrade
+from autograder.sandbox.kernel_launcher import sandbox_available
 
 EXECUTED_SOLUTION = REPO / "generated" / "solution_executed.ipynb"
 RUN_TIMEOUT_MS = 240_000  # the solution runs in about 15 s alone, several times that next to a busy test worker
@@ -47,12 +50,12 @@ def one_blas_thread(monkeypatch):
 
 
 @contextmanager
-def browser_on(root, tmp_path, name, options=()):
-    """A page of a fresh Chromium on a JupyterLab serving ``root`` (more server ``options``); a failure
-    leaves ``<name>-failure.png``."""
+def browser_on(root, tmp_path, name, options=(), launcher=None):
+    """A page of a fresh Chromium on a JupyterLab serving ``root`` (more server ``options``, started by
+    ``launcher``: see browser.jupyter_lab); a failure leaves ``<name>-failure.png``."""
     failure = artifacts() / f"{name}-failure.png"
     failure.unlink(missing_ok=True)
-    with jupyter_lab(root, tmp_path / "lab", options) as lab, chromium(tmp_path / "chromium") as browser:
+    with jupyter_lab(root, tmp_path / "lab", options, launcher=launcher) as lab, chromium(tmp_path / "chromium") as browser:
         page = browser.new_page()
         page.set_default_timeout(180_000)  # a busy 2-core machine
         try:
@@ -308,3 +311,40 @@ def test_script_in_a_submission_runs_neither_in_formgrader_nor_in_feedback(tmp_p
         feedback.wait_for_timeout(1000)
         assert feedback.evaluate(RAN) == [] and not dialogs, \
             f"script from the submission ran in its feedback page: {feedback.evaluate(RAN)} {dialogs}"
+
+
+@pytest.mark.xdist_group("examples_graded")  # with the other tests of the examples graded once
+def test_formgraders_autograde_button_grades_as_the_kit_does(examples_graded, tmp_path):
+    """Formgrader's autograde button, in the server ./kit formgrade starts, runs the kit's pipeline (the class
+    course's nbgrader_config.py): bob's stale scores in the gradebook become the 29.62 ./kit grade gave."""
+    out, rows = tmp_path / "out", examples_graded[1]
+    shutil.copytree(examples_graded[0], out, symlinks=True)
+    db = out / "course" / "gradebook.db"
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{db}") as gradebook:
+        warnings.simplefilter("ignore", SAWarning)  # nbgrader's own autoflush warnings
+        for grade in gradebook.find_submission_notebook(release.NOTEBOOK, release.ASSIGNMENT, "bob").grades:
+            grade.auto_score = 0 if grade.auto_score is not None else None  # stale: to be autograded again
+        gradebook.db.commit()
+    launcher = [sys.executable, "-m", "autograder.lms.formgrade", str(out)]
+    with browser_on(out / "course", tmp_path, "formgrader-autograde", launcher=launcher) as (lab, page):
+        page.goto(lab.url("formgrader"))  # logs in: the submissions page's own requests go without the token
+        page.wait_for_load_state("networkidle")
+        page.goto(f"{lab.base}/formgrader/manage_submissions/{release.ASSIGNMENT}")
+        row = page.locator("#main-table tr").filter(has=page.locator("td.student-id", has_text=re.compile("^bob$")))
+        with page.expect_response(lambda response: response.url.endswith(f"/{release.ASSIGNMENT}/bob/autograde"),
+                                  timeout=900_000) as graded:
+            row.locator("td.autograde a").click()
+        result = graded.value.json()
+        assert result["success"], f"formgrader's autograde failed: {result.get('error', '')[-3000:]}"
+        page.wait_for_selector("#success-modal")
+        page.screenshot(path=artifacts() / "formgrader-autograde.png")
+        log = lab.log_tail(200_000)
+    if sandbox_available():
+        assert "grades as ./kit grade does: sandboxed kernel" in log and "tmpfs" in log, \
+            f"the server should say it grades in the sandbox with the ipc tmpfs; its log: {log[-3000:]}"
+    with warnings.catch_warnings(), Gradebook(f"sqlite:///{db}") as gradebook:
+        warnings.simplefilter("ignore", SAWarning)
+        bob = gradebook.find_submission_notebook(release.NOTEBOOK, release.ASSIGNMENT, "bob")
+        auto = round(sum(grade.auto_score or 0 for grade in bob.grades if grade.cell_type == "code"), 2)
+    assert auto == float(rows["bob"]["auto_score"]), \
+        f"formgrader's autograde gave bob {auto}, ./kit grade {rows['bob']['auto_score']}"

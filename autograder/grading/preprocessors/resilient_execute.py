@@ -22,12 +22,13 @@ from pathlib import Path
 
 import nbformat
 import zmq
+from jupyter_client.kernelspec import KernelSpecManager
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 from nbformat.v4 import new_code_cell, new_output
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, Integer, List, Unicode
 
 from autograder.assignment import master
 from autograder.assignment.master import split
@@ -68,6 +69,8 @@ class ResilientExecute(Execute):
     submission_timeout = Integer(600, help="Seconds for all cells of one submission together").tag(config=True)
     max_restarts = Integer(3, help="Kernel restarts allowed per submission").tag(config=True)
     hidden_reference = Unicode("", help="The hidden tests' reference file, read by this process only").tag(config=True)
+    kernel_dirs = List(Unicode(), help="Where kernel_name's spec is looked for (folders of <name>/kernel.json), "
+                                       "instead of Jupyter's kernel folders").tag(config=True)
     ipc = Bool(False, help="Talk to the kernel over Unix sockets in the scratch folder (a sandboxed or "
                            "containerised kernel has no network)").tag(config=True)
     ipc_tmpfs_mb = Integer(0, help="Mount the ipc folder, which the kernel can write to, as a tmpfs of this size "
@@ -106,6 +109,8 @@ class ResilientExecute(Execute):
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
+        if self.kernel_dirs:  # read when the kernel starts
+            km.kernel_spec_manager = KernelSpecManager(kernel_dirs=list(self.kernel_dirs))
         if self.ipc:
             km.transport, km.ip = "ipc", str(self._scratch / "ipc" / "kernel")
         km.context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)  # for every socket the client makes
