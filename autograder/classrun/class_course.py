@@ -8,7 +8,7 @@ import shutil
 import warnings
 from pathlib import Path
 
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 
 from autograder.assignment import release
@@ -132,10 +132,25 @@ class ClassCourse:
         finally:
             private.unlink(missing_ok=True)
 
+    def record_late_penalties(self, penalties):
+        """Put each student's late penalty (``penalties``: {student: points, or None for none or not known
+        yet}) into the class gradebook, nbgrader's own place for it (SubmittedNotebook.late_submission_penalty):
+        formgrader and nbgrader's export show it, and the feedback page subtracts it from the score."""
+        with self.gradebook() as gb, warnings.catch_warnings():
+            warnings.simplefilter("ignore", SAWarning)  # as in _rebuild
+            for student, penalty in penalties.items():
+                try:
+                    found = gb.find_submission_notebook(release.NOTEBOOK, release.ASSIGNMENT, student)
+                except MissingEntry:  # not graded: nothing to charge
+                    continue
+                if found.late_submission_penalty != penalty:
+                    found.late_submission_penalty = penalty
+            gb.db.commit()
+
     def refresh_feedback(self, students, ledger):
         """Make the feedback again, from the class gradebook, for every one of ``students`` (str)
-        graded under this version whose hand grades (formgrader's scores, extra credit, comments)
-        changed since it was made (``ledger``: classrun.ledger.Ledger); return those students."""
+        graded under this version whose hand grades (formgrader's scores, extra credit, comments) or
+        late penalty changed since it was made (``ledger``: classrun.ledger.Ledger); return those students."""
         changed = []
         with self.gradebook() as gb, warnings.catch_warnings():
             warnings.simplefilter("ignore", SAWarning)  # as in _rebuild
@@ -147,6 +162,8 @@ class ClassCourse:
                 hand = [[f"score {g.name}", g.manual_score, g.extra_credit] for g in found.grades
                         if g.manual_score is not None or g.extra_credit]
                 hand += [[f"comment {c.name}", c.manual_comment] for c in found.comments if c.manual_comment]
+                if found.late_submission_penalty:  # record_late_penalties: the page shows it and the final
+                    hand.append(["late penalty", found.late_submission_penalty])
                 mark = hashlib.sha256(json.dumps(sorted(hand)).encode()).hexdigest()[:12] if hand else ""
                 if mark != entry.get("hand_graded", ""):
                     changed.append((student, mark))

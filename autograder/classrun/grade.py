@@ -183,9 +183,11 @@ def main(argv=None):
                   "give their times in the --times file with --change-late-policy)")
         if unknown:
             print(f"late policy: the times file names students with no submission: {', '.join(map(printable, unknown))}")
-    hand_graded = grader.refresh_feedback(submissions)
-    if hand_graded:
-        print(f"feedback made again with the hand grades of {plural(len(hand_graded), 'student')}")
+    grader.course.record_late_penalties({row["student"]: _points_or_none(row.get("late_penalty")) for row in
+                                         grader.grade_rows(submissions, late_policy)[0] if row["status"] != "error"})
+    refreshed = grader.refresh_feedback(submissions)
+    if refreshed:
+        print(f"feedback made again for {plural(len(refreshed), 'student')} whose hand grades or late penalty changed")
     rows = grader.write_grades_csv(submissions, late_policy)  # first: the reports below read it
     print_summary(rows, grader.out)
     if args.change_late_policy:
@@ -214,6 +216,11 @@ def late_changes(before, after):
             changed.append(f"{printable(row['student'])} penalty {_penalty(was)} -> {_penalty(row)} (final once "
                            "graded by hand)")
     return ", ".join(changed) if changed else "no final score changed"
+
+
+def _points_or_none(value):
+    """A late penalty for the gradebook: its points (float), or None for none or not known yet ("")."""
+    return float(value) if value not in ("", None) and float(value) else None
 
 
 def _penalty(row):

@@ -154,6 +154,14 @@ def test_a_late_policy_gives_raw_score_penalty_and_final_without_grading_again(e
         ("49.5", "2", "9", "40.5", "33.15"), alice
     # bob: 30 s late, within the 5 minutes' grace; his hand parts not graded yet: blank, and so is his final
     assert (bob["late_days"], bob["late_penalty"], bob["final"], bob["answer_cache"]) == ("0", "0", "", ""), bob
+    # nbgrader's own place for the penalty: formgrader and the feedback page show the same final
+    with Gradebook(f"sqlite:///{again / 'course' / 'gradebook.db'}", course_id="hw2") as gradebook:
+        penalties = {student: gradebook.find_submission_notebook(release.NOTEBOOK, release.ASSIGNMENT, student)
+                     .late_submission_penalty for student in ("alice", "bob")}
+    assert penalties == {"alice": 9, "bob": None}, penalties
+    page = (again / "feedback" / "alice.html").read_text()
+    assert "Late submission penalty (Score: -9.0)" in page and "Score: 40.5 / 60.0" in page
+    assert "whose hand grades or late penalty changed" in stdout, stdout
     report = (again / "report" / "index.html").read_text()
     assert "1 late" in report and "10% of the points possible per day" in report
     assert "alice and dave:" in report, \
@@ -174,6 +182,7 @@ def test_a_late_policy_gives_raw_score_penalty_and_final_without_grading_again(e
     # alice now 10 hours late = 1 day: 10% of 60 = 6, final 49.5 - 6 = 43.5
     assert "the late policy changed: alice 40.5 -> 43.5" in stdout, stdout
     assert (changed["alice"]["late_days"], changed["alice"]["final"]) == ("1", "43.5"), changed["alice"]
+    assert "Score: 43.5 / 60.0" in (again / "feedback" / "alice.html").read_text(), "the feedback follows the policy"
 
 
 def test_tampered_and_noisy_correct_submission_keeps_full_marks(tmp_path):

@@ -73,3 +73,32 @@ def test_the_run_s_first_line_counts_only_what_there_is_with_plurals():
     assert grade.batch_line(6, 1, 2, 2, 1, ["bob"], 2) == ("6 submissions: 1 to grade (asked: bob), 2 already graded and "
                                                             "unchanged, 2 unreadable (an error row each), 1 left as it is "
                                                             "(2 workers)")
+
+
+def test_late_penalties_go_into_the_class_gradebook_and_none_clears_one(tmp_path, monkeypatch):
+    """nbgrader's own place for a late penalty (SubmittedNotebook.late_submission_penalty), which formgrader and the
+    feedback page read; a student never graded is left out."""
+    import nbgrader.api
+    from nbgrader.api import Gradebook
+
+    from autograder.assignment import release
+    from autograder.classrun.class_course import ClassCourse
+
+    monkeypatch.setattr(nbgrader.api, "get_alembic_version", lambda: "unit-test")  # no alembic command needed
+    course = ClassCourse(tmp_path, "v")
+    course.root.mkdir()
+    with Gradebook(course.db_url) as gradebook:
+        gradebook.add_assignment(release.ASSIGNMENT)
+        gradebook.update_or_create_notebook(release.NOTEBOOK, release.ASSIGNMENT)
+        for student in ("ann", "ben"):
+            gradebook.add_student(student)
+            gradebook.add_submission(release.ASSIGNMENT, student)
+    course.record_late_penalties({"ann": 9.0, "ben": None, "cal": 3.0})
+    course.record_late_penalties({"ann": 6.0})
+
+    def penalty(student):
+        with course.gradebook() as gradebook:
+            return gradebook.find_submission_notebook(release.NOTEBOOK, release.ASSIGNMENT, student).late_submission_penalty
+    assert (penalty("ann"), penalty("ben")) == (6.0, None)
+    course.record_late_penalties({"ann": None})
+    assert penalty("ann") is None
