@@ -165,14 +165,14 @@ def graded_course(tmp_path_factory):
     back from the class course's gradebook."""
     from autograder.classrun.grade import ClassGrader
     from autograder.grading.options import GradingOptions
-    from autograder.sandbox.kernel_launcher import sandbox_available
+    from autograder.sandbox.kernel_launcher import sandbox_tier
 
     def build(folder):
         submissions = folder / "submissions"
         submissions.mkdir(parents=True)
         for student, notebook in SUBMISSIONS.items():
             shutil.copyfile(notebook, submissions / f"{student}.ipynb")
-        options = GradingOptions(blas_threads=_kernel_blas_threads(), sandbox=sandbox_available())
+        options = GradingOptions(blas_threads=_kernel_blas_threads(), tier=sandbox_tier())
         grader = ClassGrader(folder / "out", options, workers=1)
         grader.run(submissions)
         root = grader.course.root
@@ -219,7 +219,7 @@ def attack_batch(tmp_path_factory):
 
     from autograder.classrun.grade import ClassGrader
     from autograder.grading.options import GradingOptions
-    from autograder.sandbox.kernel_launcher import sandbox_available
+    from autograder.sandbox.kernel_launcher import sandbox_tier
 
     def build(folder):
         submissions = folder / "submissions"
@@ -237,7 +237,7 @@ def attack_batch(tmp_path_factory):
             sorted((REPO / "data").iterdir()) + sorted(attacks.EXAMPLES.iterdir()) + \
             [release.HIDDEN_REFERENCE, release.MASTER]
         before = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in watched}
-        options = GradingOptions(cell_timeout=30, submission_timeout=240, blas_threads=1, sandbox=sandbox_available())
+        options = GradingOptions(cell_timeout=30, submission_timeout=240, blas_threads=1, tier=sandbox_tier())
         grader = ClassGrader(folder / "out", options, workers=2)
         rows = grader.write_grades_csv(grader.run(submissions))
         after = {str(p): hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() else None for p in watched}

@@ -169,9 +169,12 @@ def main(argv=None):
         late_policy, replaced = late_record.settle(args.out, given, args.change_late_policy)
     except (OSError, ValueError) as error:
         parser.error(str(error))
+    grading = options.from_arguments(args, kernel_launcher.sandbox_tier())
+    print(kernel_launcher.TIER_LINES[grading.tier])
+    if grading.tier == "container":
+        _close_to_kernels(parser, args.out)
     print(late_policy.describe() if late_policy else "late policy: none (nothing is late)")
-    grader = ClassGrader(args.out, options.from_arguments(args, kernel_launcher.sandbox_available()), args.workers,
-                         args.db_url)
+    grader = ClassGrader(args.out, grading, args.workers, args.db_url)
     try:
         submissions = grader.run(args.submissions, force=args.force, students=args.student)
     except ValueError as error:
@@ -200,6 +203,21 @@ def main(argv=None):
     written = _report_stage("class report", report.write_report, grader.out)
     if written:
         print(f"class report: {written}")
+
+
+def _close_to_kernels(parser, out):
+    """The container tier: ``out`` (Path; gradebook, submissions, work folders) made 0700 root; a Python
+    installation the kernels' users cannot read stops the run, and the master or the hidden reference
+    readable by them is a warning (the kit does not change the permissions of what it did not make)."""
+    out.mkdir(parents=True, exist_ok=True)
+    out.chmod(0o700)
+    unreadable = kernel_launcher.unreadable_python()
+    if unreadable:
+        parser.error(f"the container sandbox needs the Python installation readable by other users; the kernels' "
+                     f"users cannot read {', '.join(unreadable)} (or grade with --no-sandbox: not isolated)")
+    for path in kernel_launcher.readable_by_kernel_user([release.MASTER, release.HIDDEN_REFERENCE]):
+        print(f"WARNING: student code can read {path}: close it to other users (chmod o-rwx on it or a folder "
+              "above; SECURITY.md)", file=sys.stderr)
 
 
 def late_changes(before, after):

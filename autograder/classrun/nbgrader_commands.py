@@ -153,14 +153,19 @@ def in_jupyter_server():
 def _set_up(options, in_server):
     """The Isolation of this process for ``options`` (GradingOptions); ``in_server``: a Jupyter server (it
     keeps its own memory: the grader's limit is for processes that only grade)."""
-    if not options.sandbox:
+    if options.tier == "none":
         if not in_server and environment.single_threaded():
             environment.isolate_grading_process(options)
-        return Isolation(options.ipc_tmpfs_mb, environment.NO_SANDBOX_WARNING if not options.kernel_spec else
+        return Isolation(options.ipc_tmpfs_mb, kernel_launcher.TIER_LINES["none"] if not options.kernel_spec else
                          f"the course's own grading kernel ({options.kernel_spec})")
-    if not kernel_launcher.sandbox_available():
-        raise RuntimeError("this course was graded in the sandbox, which this process cannot make (it needs root on "
-                           "Linux with namespaces): run nbgrader here as the user ./kit grade ran as")
+    machine = kernel_launcher.sandbox_tier()
+    if kernel_launcher.TIERS.index(machine) > kernel_launcher.TIERS.index(options.tier):
+        raise RuntimeError(f"this course was graded in the {options.tier} sandbox tier, which this process cannot give "
+                           f"(it can: {machine}): run nbgrader here as the user ./kit grade ran as, on that machine")
+    if options.tier == "container":
+        if not in_server and environment.single_threaded():
+            environment.isolate_grading_process(options)
+        return Isolation(options.ipc_tmpfs_mb, kernel_launcher.TIER_LINES["container"])
     full = (f"sandboxed kernel (own user, root and no network), its ipc folder a {IPC_TMPFS_MB} MB tmpfs in "
             "this process's own mount namespace")
     if environment.has_private_mounts():  # ./kit formgrade made it, before the server's threads started

@@ -58,6 +58,8 @@ EXECUTION_REPORT = "execution.json"  # ResilientExecute's verdicts and review no
 MISSING_REPORT = "missing.json"  # RestoreCells: the graded parts that are not in the submission
 NOT_SUBMITTED = ("this part is not in the submission: it has no cell {cells} (was the notebook downloaded "
                  "before this part was added, or the cell deleted?)")
+NOT_ISOLATED = ("not isolated: graded without a sandbox (the grader was not root), its code ran as the grader's "
+                "user and could read and change what that user can (SECURITY.md)")
 STOPPED = {KERNEL_DIED, TIME_BUDGET, "CellTimeoutError"}
 
 
@@ -86,6 +88,7 @@ def grading_config(root, options, released_notebook, jupyter_path, reports=None)
     config.ResilientExecute.hidden_reference = str(release.HIDDEN_REFERENCE)
     config.ResilientExecute.ipc = options.ipc
     config.ResilientExecute.ipc_tmpfs_mb = options.ipc_tmpfs_mb
+    config.ResilientExecute.kill_kernel_users = options.tier in ("full", "container")
     config.SaveVerdicts.report_file = str(reports / EXECUTION_REPORT)
     return feedback_config(config)
 
@@ -150,6 +153,8 @@ def grade(notebook, student, environment, options, work):
     api = NbGraderAPI(config=grading_config(work, options, released, environment.jupyter_path))
     bundle = ResultBundle(student=student, version=environment.version,
                           review=review.review_reasons(submitted, released, review.load_releases(release.RELEASES)[::-1]))
+    if options.tier == "none" and not options.kernel_spec:
+        bundle.review.append(NOT_ISOLATED)
     autograde = api.autograde(release.ASSIGNMENT, student, force=True, create=True)
     autograded = work / "autograded" / student / release.ASSIGNMENT / f"{release.NOTEBOOK}.ipynb"
     if not autograde.get("success") or not autograded.exists():

@@ -39,8 +39,6 @@ TOOLCHAIN = hashlib.sha256("\n".join([nbgrader.__version__, course.CONFIG_FILE.r
                                        Path(course.__file__).read_text()]).encode()).hexdigest()[:12]
 # Set to the id of the mount namespace the kit made for a process (private_mounts); its children inherit it.
 OWN_MOUNTS = "HW2_OWN_MOUNT_NAMESPACE"
-NO_SANDBOX_WARNING = ("WARNING: no sandbox (it needs root on Linux): student code runs as this user and can read "
-                      "what this user can; see SECURITY.md")
 
 
 @dataclass(frozen=True)
@@ -151,17 +149,14 @@ def has_private_mounts():
 
 def _write_kernel_spec(kernel_dir, options):
     """kernel.json of the grading kernel: the course's own (options.kernel_spec), else the kit's
-    launcher with the options' limits, sandboxed when options.sandbox (a warning when not)."""
+    launcher with the options' limits, in the options' sandbox tier."""
     kernel_dir.mkdir(parents=True, exist_ok=True)
     if options.kernel_spec:  # the course's own kernel, e.g. in a container (SECURITY.md)
         shutil.copyfile(options.kernel_spec, kernel_dir / "kernel.json")
         return
     launcher = Path(kernel_launcher.__file__).resolve()
     (kernel_dir / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, str(launcher), *(["--sandbox"] if options.sandbox else []),
+        "argv": [sys.executable, str(launcher), "--tier", options.tier,
                  "--memory-mb", str(options.memory_mb), "--threads", str(options.blas_threads or 1),
                  "-f", "{connection_file}"],
-        "display_name": "hw2 grading kernel (sandboxed)" if options.sandbox else "hw2 grading kernel (limited)",
-        "language": "python"}, indent=1))
-    if not options.sandbox:
-        print(NO_SANDBOX_WARNING, file=sys.stderr)
+        "display_name": f"hw2 grading kernel (sandbox: {options.tier})", "language": "python"}, indent=1))

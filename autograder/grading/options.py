@@ -20,8 +20,9 @@ class GradingOptions:
     memory_mb: int, memory limit of the student's kernel
     blas_threads: int or None, BLAS threads of the kernel; None: the cores shared among the parallel
         graders (``for_workers``)
-    sandbox: bool, run the kernel in the sandbox (its own user and root file system, no network);
-        autograder.sandbox.kernel_launcher.sandbox_available() tells whether this machine can
+    tier: str, the kernel's isolation, one of autograder.sandbox.kernel_launcher.TIERS: "full" (its own
+        user, root file system and network), "container" (its own user, the grader's files closed to it),
+        "none"; kernel_launcher.sandbox_tier() tells the strongest this machine allows
     kernel_spec: Path or None, kernel.json of the course's own grading kernel (e.g. in a container),
         reached over ipc, instead of the kit's launcher
     """
@@ -30,18 +31,18 @@ class GradingOptions:
     memory_mb: int = field(default=4096, metadata={"help": "memory limit of each kernel, in MB"})
     blas_threads: int | None = field(default=None, metadata={
         "help": "BLAS threads of each kernel", "default": "the cores shared among the workers"})
-    sandbox: bool = False
+    tier: str = "none"
     kernel_spec: Path | None = None
 
     @property
     def ipc(self):
         """bool: the kernel is reached over Unix sockets in a folder it shares with the grader."""
-        return self.sandbox or self.kernel_spec is not None
+        return self.tier != "none" or self.kernel_spec is not None
 
     @property
     def ipc_tmpfs_mb(self):
         """int: the size of that folder as a tmpfs of its own (0: a plain folder)."""
-        return IPC_TMPFS_MB if self.sandbox else 0
+        return IPC_TMPFS_MB if self.tier == "full" else 0
 
     def for_workers(self, workers):
         """These options with BLAS threads set, when they are not, to the cores shared among
@@ -66,10 +67,10 @@ def add_arguments(parser):
                        help="kernel.json of the course's own grading kernel, reached over ipc (e.g. a container)")
 
 
-def from_arguments(args, sandbox_available):
-    """GradingOptions from parsed ``args`` (argparse.Namespace made with add_arguments); the sandbox
-    is used when ``sandbox_available`` (bool) unless --no-sandbox, and never with --kernel-spec."""
+def from_arguments(args, machine_tier):
+    """GradingOptions from parsed ``args`` (argparse.Namespace made with add_arguments); the tier is
+    ``machine_tier`` (str, kernel_launcher.sandbox_tier()), "none" with --no-sandbox or --kernel-spec."""
     given = {option.name: getattr(args, option.name) for option in dataclasses.fields(GradingOptions)
              if "help" in option.metadata and getattr(args, option.name, None) is not None}
-    sandbox = not args.kernel_spec and (sandbox_available if args.sandbox is None else args.sandbox)
-    return GradingOptions(**given, sandbox=bool(sandbox), kernel_spec=args.kernel_spec)
+    tier = "none" if args.kernel_spec or args.sandbox is False else machine_tier
+    return GradingOptions(**given, tier=tier, kernel_spec=args.kernel_spec)

@@ -43,7 +43,7 @@ def main(argv=None):
     command = jupyter_command(jupyter_options, as_root=os.geteuid() == 0)
     if AS_ROOT in command and AS_ROOT not in jupyter_options:
         print(f"formgrader: running as root, so with Jupyter's {AS_ROOT} (no terminals are offered)")
-    if kernel_launcher.sandbox_available() and environment.single_threaded():  # the server's threads will share it
+    if kernel_launcher.sandbox_tier() == "full" and environment.single_threaded():  # the server's threads will share it
         environment.private_mounts()
         print("formgrader: in a mount namespace of its own (the grading kernels' ipc folders are tmpfs there)")
     print("formgrader: open Nbgrader > Formgrader in JupyterLab's menu (" + " ".join(command[2:]) + ")")

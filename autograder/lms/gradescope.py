@@ -6,7 +6,8 @@
 The zip holds Gradescope's ``setup.sh`` and ``run_autograder`` and the grader's files (this package with
 the hidden reference, the master, the student files). ``run`` grades the one notebook in
 ROOT/submission with the grading core (autograder.grading.core.grade, the function ``./kit grade``'s
-workers call: the same public and hidden cases, nbgrader, the sandbox where the container allows it;
+workers call: the same public and hidden cases, nbgrader, the sandbox in the strongest tier the container allows:
+the container tier under Docker's default capabilities, see SECURITY.md;
 no class course) and writes ROOT/results/results.json in Gradescope's format:
 two tests per autograded cell, its public cases (visible) and its hidden cases (after_published),
 each worth its share of the cell's points (adding up to the cell's score in ./kit grade), with the checks'
@@ -132,20 +133,39 @@ def run(root):
     root = Path(root)
     started = time.perf_counter()
     (root / "results").mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as work:
+    tier = kernel_launcher.sandbox_tier()
+    print(kernel_launcher.TIER_LINES[tier], flush=True)
+    problem = _close_to_kernels(root) if tier == "container" else None
+    with tempfile.TemporaryDirectory() as work:  # 0700: closed to the kernel's user
         work = Path(work)
         submission = collect.check(collect.from_folder("student", root / "submission"), root / "submission")
-        if not submission.problem:
-            grading = GradingOptions(sandbox=kernel_launcher.sandbox_available()).for_workers(1)
+        problem = problem or submission.problem
+        if not problem:
+            grading = GradingOptions(tier=tier).for_workers(1)
             environment.isolate_grading_process(grading)  # as the class run's workers are
             bundle = core.grade(submission.path.read_bytes(), "student", environment.prepare(work, grading), grading,
                                 work / "student")
             output = results(bundle, time.perf_counter() - started)
         else:
             output = {"score": 0.0, "execution_time": round(time.perf_counter() - started), "tests": [],
-                      "output": f"This submission could not be graded: {submission.problem}"}
+                      "output": f"This submission could not be graded: {problem}"}
     (root / "results" / "results.json").write_text(json.dumps(output, indent=1))
     return output
+
+
+def _close_to_kernels(root):
+    """The container tier: ROOT/source (the grader, the master, the hidden reference) and ROOT/results
+    made 0700 root, ROOT passable (o+x, so that a Python installation under it, /autograder/venv, can be
+    run); why grading cannot go on safely (str), or None."""
+    for folder in [root / "source", root / "results"]:
+        folder.chmod(0o700)
+    root.chmod(root.stat().st_mode | 0o001)
+    unreadable = kernel_launcher.unreadable_python()
+    if unreadable:
+        return f"the autograder's Python installation is not readable by the kernel's user ({', '.join(unreadable)})"
+    exposed = kernel_launcher.readable_by_kernel_user([root / "source", root / "results", release.MASTER,
+                                                       release.HIDDEN_REFERENCE])
+    return f"the kernel's user could read {', '.join(exposed)}" if exposed else None
 
 
 def main(argv=None):

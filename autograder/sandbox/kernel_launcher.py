@@ -1,21 +1,31 @@
-"""Start the IPython kernel that runs one student's code, inside a sandbox.
+"""Start the IPython kernel that runs one student's code, isolated as far as this machine allows.
 
-    python autograder/sandbox/kernel_launcher.py [--sandbox] [limits] -f {connection_file}
+    python autograder/sandbox/kernel_launcher.py [--tier full|container|none] [limits] -f {connection_file}
 
-The kernel's working folder is its submission's scratch folder (see autograder.sandbox). With
---sandbox (the grader uses it whenever it runs as root on Linux) the kernel runs
+The kernel's working folder is its submission's scratch folder (see autograder.sandbox). The grader
+picks the tier once (``sandbox_tier``: the strongest this machine allows; TIER_LINES says what each
+isolates, SECURITY.md how each was tested):
 
-- as a user of its own (uid 100000 + this launcher's pid), never root, with no new privileges;
-- in new mount, PID, network, IPC and UTS namespaces. Its file system is a fresh root holding, read
-  only, the system's /usr and /etc and the Python installation, and, writable, a copy of its folder
-  on a size-limited tmpfs plus a private /tmp. The gradebook, other students' work, the master
-  notebook, the hidden reference and the submitted file itself do not exist in that root. The
-  network namespace has no interface but a loopback that is down; the kernel talks to nbgrader over
-  Unix sockets (jupyter_client's ipc transport) in the scratch folder. Its processes die with it;
-- under limits: address space, processes, file size, CPU time, open files, and, where this machine
-  lets root make cgroups, memory, processes and CPU share of the whole sandbox.
+- full (root with namespaces): the kernel runs as a user of its own (uid FIRST_UID + this launcher's
+  pid), never root, with no new privileges, in new mount, PID, network, IPC and UTS namespaces. Its file
+  system is a fresh root holding, read only, the system's /usr and /etc and the Python installation,
+  and, writable, a copy of its folder on a size-limited tmpfs plus a private /tmp. The gradebook,
+  other students' work, the master notebook, the hidden reference and the submitted file itself do not
+  exist in that root. The network namespace has no interface but a loopback that is down; the kernel
+  talks to nbgrader over Unix sockets (jupyter_client's ipc transport) in the scratch folder. Its
+  processes die with it.
+- container (root without namespaces: Docker's default capabilities, Gradescope): the kernel runs as
+  its own user and group as above, with no supplementary groups, no new privileges, in a session of its
+  own, in a copy of its folder owned by that user (a folder of the grader's that only that user and
+  root can enter); the ipc sockets' folder is its; everything else of the grader's is closed to it by
+  permissions (folders 0700 root; ``readable_by_kernel_user`` checks). Before the launcher starts it and after it
+  ends, every process of that user is killed (``kill_user``: double-forked, setsid processes too). It
+  has the machine's network and /tmp: no namespace can be made.
+- none (not root): the kernel runs as the grader's user, under the resource limits only.
 
-Without --sandbox only the resource limits apply (see SECURITY.md).
+Every tier has the resource limits: address space, processes (per user: a fork bomb stops there), file
+size, CPU time, open files, and, where this machine lets root make cgroups, memory, processes and CPU
+share of the whole sandbox.
 """
 import argparse
 import ctypes
@@ -24,6 +34,7 @@ import os
 import resource
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,6 +45,16 @@ FIRST_UID = 100000
 NEW_ROOT = Path("/tmp/hw2-sandbox-root")  # an empty mount point; every sandbox mounts its own root here
 CONNECTION_FILE = "/run/kernel.json"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+PROBE_UID = FIRST_UID - 1  # an unprivileged user no kernel runs as: what a kernel's user could read
+TIERS = ("full", "container", "none")
+TIER_LINES = {
+    "full": "sandbox: full (each kernel as its own user, in its own root file system, PID and network namespaces)",
+    "container": "sandbox: container (each kernel as its own user with no new privileges, the grader's files closed "
+                 "to it, its processes killed when it ends; no namespaces here: the kernel has this machine's "
+                 "network and /tmp)",
+    "none": "WARNING: no sandbox (it needs root on Linux): student code runs as this user and can read and change "
+            "what this user can, the grader included; see SECURITY.md",
+}
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
@@ -193,9 +214,9 @@ def _wait_unless_orphaned(child):
 def run_sandboxed(args, connection_file):
     connection = json.loads(Path(connection_file).read_text())
     if connection.get("transport") != "ipc":
-        sys.exit("kernel_launcher: --sandbox needs the ipc transport (the kernel has no network)")
+        sys.exit("kernel_launcher: --tier full needs the ipc transport (the kernel has no network)")
     folder, ipc_folder = Path.cwd(), Path(connection["ip"]).parent
-    uid = FIRST_UID + os.getpid()
+    uid = kernel_user(os.getpid())
     cgroups = make_cgroups(f"hw2-sandbox-{os.getpid()}", args.memory_mb, args.processes, args.threads)
     NEW_ROOT.mkdir(exist_ok=True)
     _check(libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
@@ -239,14 +260,157 @@ def run_sandboxed(args, connection_file):
     sys.exit(os.waitstatus_to_exitcode(status))
 
 
-def sandbox_available():
-    """Whether this process may build the sandbox: root on Linux, with namespaces (tried in a child)."""
+def sandbox_tier():
+    """The strongest tier this process can give kernels (one of TIERS): "full" as root on Linux where
+    namespaces can be made (tried in a child), "container" as root where they cannot but users can be
+    changed, else "none"."""
     if sys.platform != "linux" or os.geteuid() != 0:
-        return False
+        return "none"
     child = os.fork()
     if child == 0:
         os._exit(libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0)
-    return os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) == 0
+    if os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) == 0:
+        return "full"
+    probe = subprocess.run(["/bin/sh", "-c", "exit 0"], user=PROBE_UID, group=PROBE_UID, extra_groups=[],
+                           check=False)
+    return "container" if probe.returncode == 0 else "none"
+
+
+def readable_by_kernel_user(paths):
+    """The ones of ``paths`` (str or Path) that a kernel's user could read (or, for a folder, list):
+    tried as PROBE_UID, which has no groups. Needs root."""
+    script = 'for path in "$@"; do [ -r "$path" ] && printf "%s\\0" "$path"; done; exit 0'
+    probe = subprocess.run(["/bin/sh", "-c", script, "probe", *map(str, paths)], user=PROBE_UID, group=PROBE_UID,
+                           extra_groups=[], capture_output=True, text=True, check=True)
+    return [path for path in probe.stdout.split("\0") if path]
+
+
+def unreadable_python():
+    """The parts of the Python installation (interpreter, standard library, site-packages; list of str) a
+    kernel's user cannot read: the container tier needs them all readable (folders o+x, files o+r), as they
+    are in Gradescope's image. Needs root."""
+    python = [os.path.realpath(sys.executable), os.path.join(sys.base_prefix, "lib"),
+              *(path for path in sys.path if path.endswith("site-packages"))]
+    readable = readable_by_kernel_user(python)
+    return [path for path in python if path not in readable]
+
+
+def kill_user(uid):
+    """SIGKILL every process of ``uid`` (int), setsid or double-forked ones too, and return once none is
+    left alive: kill(-1) sent as that user reaches exactly its processes. Needs root; none where no process
+    of ``uid`` is left."""
+    for _ in range(100):
+        if not live_processes(uid):
+            return
+        subprocess.run(["/bin/sh", "-c", "kill -9 -1"], user=uid, group=uid, extra_groups=[], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.01)
+    raise RuntimeError(f"processes of uid {uid} survive SIGKILL: {live_processes(uid)}")
+
+
+def live_processes(uid):
+    """The pids (list of int) of the processes of real user ``uid`` (int) that are not zombies."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith(("Z", "X")):
+            pids.append(int(entry))
+    return pids
+
+
+def kernel_user(launcher_pid):
+    """The uid (int) the launcher of pid ``launcher_pid`` runs its kernel as (tiers full and container)."""
+    return FIRST_UID + launcher_pid
+
+
+def run_contained(args, connection_file):
+    """The container tier: the kernel as its own user, in a copy of its folder that user owns, without
+    namespaces (SECURITY.md); every process of that user killed before it starts and after it ends."""
+    connection = json.loads(Path(connection_file).read_text())
+    if connection.get("transport") != "ipc":
+        sys.exit("kernel_launcher: --tier container needs the ipc transport (a folder only the kernel's user "
+                 "and the grader can enter)")
+    folder, ipc_folder = Path.cwd(), Path(connection["ip"]).parent
+    scratch = ipc_folder.parent  # the grader's scratch folder (ResilientExecute): work/ and ipc/
+    uid = kernel_user(os.getpid())
+    kill_user(uid)  # a process left by an earlier kernel of this uid (its launcher had this pid)
+    # the kernel's user may pass through the scratch folder, not list it, and enter only its own folders
+    scratch.chmod(0o711)
+    folder.chmod(0o700)
+    home = scratch / f"kernel-{uid}"
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(mode=0o700)
+    shutil.copytree(folder, home / "work", symlinks=True)
+    (home / "tmp").mkdir()
+    matplotlib_cache = Path.home() / ".cache" / "matplotlib"  # the font list: seconds to rebuild per kernel
+    if matplotlib_cache.is_dir():
+        shutil.copytree(matplotlib_cache, home / "tmp" / "matplotlib")
+    (home / "kernel.json").write_text(json.dumps(connection))
+    for owned in [home, ipc_folder]:
+        for directory, _, files in os.walk(owned):
+            for name in [directory, *(os.path.join(directory, f) for f in files)]:
+                os.lchown(name, uid, uid)
+    ipc_folder.chmod(0o700)
+    cgroups = make_cgroups(f"hw2-sandbox-{os.getpid()}", args.memory_mb, args.processes, args.threads)
+    environment = {**kernel_environment(args.threads), "HOME": str(home / "tmp"), "TMPDIR": str(home / "tmp"),
+                   "MPLCONFIGDIR": str(home / "tmp" / "matplotlib"), "IPYTHONDIR": str(home / "tmp" / "ipython")}
+    ready_read, ready_write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(ready_write)
+        os.read(ready_read, 1)  # wait until the parent has put this process into the cgroups
+        try:
+            os.setsid()  # its own session and process group
+            os.chdir(home / "work")
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            # after setuid, which clears it; the launcher may have gone meanwhile
+            _check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
+            if os.getppid() == 1:
+                os._exit(70)
+            _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
+            apply_limits(args.memory_mb, args.file_mb, args.cpu_seconds, args.processes)
+            if not os.access(sys.executable, os.X_OK):
+                raise OSError(f"this user cannot run {sys.executable}: the Python installation must be readable "
+                              "by other users (SECURITY.md)")
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.execve(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f", str(home / "kernel.json")],
+                      environment)
+        except BaseException as error:  # noqa: BLE001 (report any failure to set up, then die)
+            print(f"kernel_launcher: could not start the kernel: {error!r}", file=sys.stderr, flush=True)
+        os._exit(70)
+    os.close(ready_read)
+    for group in cgroups:
+        (group / "cgroup.procs").write_text(str(child))
+    os.write(ready_write, b"1")
+    # jupyter_client signals the launcher's process group: the kernel, in a session of its own, is told here
+    signal.signal(signal.SIGINT, lambda *_: _signal_quietly(child, signal.SIGINT))
+    signal.signal(signal.SIGTERM, lambda *_: _signal_quietly(child, signal.SIGKILL))
+    try:
+        status = _wait_unless_orphaned(child)
+    finally:
+        kill_user(uid)
+        shutil.rmtree(home, ignore_errors=True)
+        for group in cgroups:
+            try:
+                group.rmdir()
+            except OSError:
+                pass
+    sys.exit(os.waitstatus_to_exitcode(status))
+
+
+def _signal_quietly(pid, signum):
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
 
 
 def run_limited(args, kernel_args):
@@ -266,17 +430,20 @@ def run_limited(args, kernel_args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sandbox", action="store_true", help="namespaces, own user, own root (needs root)")
+    parser.add_argument("--tier", choices=TIERS, default="none", help="the isolation (see above; full and container "
+                                                                      "need root)")
     parser.add_argument("--memory-mb", type=int, default=4096)
     parser.add_argument("--file-mb", type=int, default=256, help="largest file the kernel may write")
-    parser.add_argument("--disk-mb", type=int, default=512, help="sandbox: room for files in its folder and /tmp")
+    parser.add_argument("--disk-mb", type=int, default=512, help="full tier: room for files in its folder and /tmp")
     parser.add_argument("--cpu-seconds", type=int, default=1800)
-    parser.add_argument("--processes", type=int, default=64, help="sandbox: processes and threads")
+    parser.add_argument("--processes", type=int, default=64, help="processes and threads (per user in the container tier)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads")
     parser.add_argument("-f", dest="connection_file", required=True)
     args = parser.parse_args()
-    if args.sandbox:
+    if args.tier == "full":
         run_sandboxed(args, args.connection_file)
+    elif args.tier == "container":
+        run_contained(args, args.connection_file)
     else:
         run_limited(args, ["-f", args.connection_file])
 

@@ -205,6 +205,7 @@ def test_tampered_and_noisy_correct_submission_keeps_full_marks(tmp_path):
     assert (frank["status"], frank["auto_score"]) == ("graded", f"{AUTOGRADED_MAX:g}"), \
         f"expected full autograded marks, got {frank['status']} {frank['auto_score']}: {frank['reason']}"
     assert frank["test_relu_activation"] == "2" and frank["test_sigmoid_activation"] == "3", frank
+    assert "not isolated" in frank["review"], frank["review"]  # --no-sandbox: the tier "none"
 
 
 @pytest.mark.parametrize("content, problem", [

@@ -43,7 +43,7 @@ def _parsed(*argv):
 
 
 def test_the_command_line_defaults_are_the_dataclass_defaults():
-    made = options.from_arguments(_parsed(), sandbox_available=False)
+    made = options.from_arguments(_parsed(), machine_tier="none")
     assert made == GradingOptions()
     assert (made.cell_timeout, made.submission_timeout) == (GradingOptions.cell_timeout,
                                                             GradingOptions.submission_timeout)
@@ -51,15 +51,21 @@ def test_the_command_line_defaults_are_the_dataclass_defaults():
 
 def test_options_given_on_the_command_line_reach_the_grader():
     made = options.from_arguments(_parsed("--cell-timeout", "20", "--memory-mb", "512", "--blas-threads", "3"),
-                                  sandbox_available=True)
-    assert (made.cell_timeout, made.memory_mb, made.blas_threads, made.sandbox) == (20, 512, 3, True)
+                                  machine_tier="full")
+    assert (made.cell_timeout, made.memory_mb, made.blas_threads, made.tier) == (20, 512, 3, "full")
     assert made.ipc and made.ipc_tmpfs_mb == options.IPC_TMPFS_MB
 
 
+def test_the_container_tier_talks_over_ipc_without_a_tmpfs():
+    made = options.from_arguments(_parsed(), machine_tier="container")
+    assert made.tier == "container" and made.ipc and made.ipc_tmpfs_mb == 0
+
+
 def test_no_sandbox_and_a_course_kernel_turn_the_sandbox_off():
-    assert not options.from_arguments(_parsed("--no-sandbox"), sandbox_available=True).sandbox
-    made = options.from_arguments(_parsed("--kernel-spec", "/k/kernel.json"), sandbox_available=True)
-    assert not made.sandbox and made.ipc and made.ipc_tmpfs_mb == 0
+    for tier in ("full", "container"):
+        assert options.from_arguments(_parsed("--no-sandbox"), machine_tier=tier).tier == "none"
+    made = options.from_arguments(_parsed("--kernel-spec", "/k/kernel.json"), machine_tier="full")
+    assert made.tier == "none" and made.ipc and made.ipc_tmpfs_mb == 0
 
 
 def test_blas_threads_share_the_cores_among_the_workers_unless_set(monkeypatch):

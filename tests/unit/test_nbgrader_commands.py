@@ -23,9 +23,10 @@ from autograder.grading.options import IPC_TMPFS_MB, GradingOptions
 from autograder.grading.preprocessors import SaveVerdicts
 from autograder.grading.preprocessors.resources import VERDICTS
 from autograder.grading.verdict import Case, CellVerdict
+from autograder.sandbox import kernel_launcher
 
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")  # nbgrader's autoflush warnings
-OPTIONS = GradingOptions(cell_timeout=45, submission_timeout=300, memory_mb=2000, blas_threads=1, sandbox=True)
+OPTIONS = GradingOptions(cell_timeout=45, submission_timeout=300, memory_mb=2000, blas_threads=1, tier="full")
 
 
 @pytest.fixture(scope="module")
@@ -114,12 +115,12 @@ def assert_stopped(config):
 class FakeProcess:
     """environment's process functions, recorded: ``threads`` and ``private`` describe the process."""
 
-    def __init__(self, monkeypatch, threads=1, private=False, sandbox=True):
+    def __init__(self, monkeypatch, threads=1, private=False, tier="full"):
         self.isolated = []
         monkeypatch.setattr(environment, "single_threaded", lambda: threads == 1)
         monkeypatch.setattr(environment, "has_private_mounts", lambda: private)
         monkeypatch.setattr(environment, "isolate_grading_process", self.isolated.append)
-        monkeypatch.setattr(nbgrader_commands.kernel_launcher, "sandbox_available", lambda: sandbox)
+        monkeypatch.setattr(nbgrader_commands.kernel_launcher, "sandbox_tier", lambda: tier)
 
 
 def test_a_command_is_set_up_as_the_class_runs_workers_are(monkeypatch):
@@ -143,16 +144,23 @@ def test_a_server_with_threads_and_shared_mounts_keeps_the_sandbox_and_warns_of_
         assert "sandboxed kernel" in isolation.said and "WARNING" in isolation.said and "./kit formgrade" in isolation.said
 
 
-def test_a_course_graded_in_the_sandbox_is_not_graded_without_it(monkeypatch):
-    FakeProcess(monkeypatch, sandbox=False)
-    with pytest.raises(RuntimeError, match="graded in the sandbox"):
-        nbgrader_commands._set_up(OPTIONS, in_server=False)
+def test_a_course_is_never_graded_in_a_weaker_tier_than_it_was(monkeypatch):
+    for machine, graded in [("none", "full"), ("container", "full"), ("none", "container")]:
+        FakeProcess(monkeypatch, tier=machine)
+        with pytest.raises(RuntimeError, match=f"graded in the {graded} sandbox tier"):
+            nbgrader_commands._set_up(GradingOptions(tier=graded), in_server=False)
+
+
+def test_a_course_graded_in_the_container_tier_is_graded_so(monkeypatch):
+    process = FakeProcess(monkeypatch, tier="container")
+    isolation = nbgrader_commands._set_up(GradingOptions(tier="container"), in_server=False)
+    assert isolation == Isolation(0, kernel_launcher.TIER_LINES["container"]) and len(process.isolated) == 1
 
 
 def test_a_course_graded_without_the_sandbox_says_so(monkeypatch):
-    process = FakeProcess(monkeypatch, sandbox=False)
-    isolation = nbgrader_commands._set_up(GradingOptions(sandbox=False), in_server=False)
-    assert isolation == Isolation(0, environment.NO_SANDBOX_WARNING) and len(process.isolated) == 1
+    process = FakeProcess(monkeypatch, tier="none")
+    isolation = nbgrader_commands._set_up(GradingOptions(tier="none"), in_server=False)
+    assert isolation == Isolation(0, kernel_launcher.TIER_LINES["none"]) and len(process.isolated) == 1
 
 
 def test_the_feedback_exporter_keeps_the_kits_page_whatever_template_nbgrader_asks_for():

@@ -76,11 +76,15 @@ class ResilientExecute(Execute):
     ipc_tmpfs_mb = Integer(0, help="Mount the ipc folder, which the kernel can write to, as a tmpfs of this size "
                                    "so that it cannot fill the disk (needs root in a private mount namespace; "
                                    "0: a plain folder)").tag(config=True)
+    kill_kernel_users = Bool(False, help="Kill every process of each kernel's own user once the kernel is gone, "
+                                         "before any result is written (the sandbox's tiers full and container: "
+                                         "needs root)").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._deadline = time.monotonic() + self.submission_timeout
         self._cell_timeout = self.timeout
         self._restarts = 0
+        self._launchers = []  # the pids of the kernel launchers started for this submission
         self._verdicts, self._review = {}, []
         self._outputs = OutputBudget()
         self._request_running = False
@@ -103,9 +107,22 @@ class ResilientExecute(Execute):
             nb, _ = super().preprocess(nb, resources, km)
             return nb, dict(original, **{VERDICTS: self._verdicts, REVIEW: self._review})
         finally:
+            self._end_kernel_users()  # nbclient has shut the kernel down: nothing of its user outlives it
             if self.ipc_tmpfs_mb and os.path.ismount(scratch / "ipc"):
                 kernel_launcher.umount(scratch / "ipc")
             shutil.rmtree(scratch, ignore_errors=True)
+
+    async def async_start_new_kernel(self, **kwargs):
+        await super().async_start_new_kernel(**kwargs)
+        self._launchers.append(self.km.provisioner.pid)
+
+    start_new_kernel = run_sync(async_start_new_kernel)
+
+    def _end_kernel_users(self):
+        """Kill what is left of the users of the kernels started so far (double-forked, setsid processes)."""
+        if self.kill_kernel_users:
+            for pid in self._launchers:
+                kernel_launcher.kill_user(kernel_launcher.kernel_user(pid))
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
@@ -249,6 +266,8 @@ class ResilientExecute(Execute):
             self._restarts += 1
             self.log.warning("Kernel died at cell %d; restarting (%d)", index, self._restarts)
             run_sync(self.km.restart_kernel)(now=True)
+            self._end_kernel_users()
+            self._launchers.append(self.km.provisioner.pid)
             self.kc.stop_channels()
             self.kc = self.km.client()
             self.kc.start_channels()

@@ -1,0 +1,81 @@
+"""The sandbox's tiers (autograder/sandbox/kernel_launcher.py) without a kernel: which tier a machine gets, what
+a kernel's user can read, that every process of a kernel's user dies (setsid, double-forked ones too), and the
+kernel spec each tier writes. The container tier's kernel itself: tests/e2e/test_container_tier.py."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.grading import environment
+from autograder.grading.options import GradingOptions
+from autograder.sandbox import kernel_launcher
+
+ROOT = os.geteuid() == 0
+as_root = pytest.mark.skipif(not ROOT, reason="changing users needs root")
+
+
+def test_every_tier_has_its_line_and_none_warns():
+    assert set(kernel_launcher.TIER_LINES) == set(kernel_launcher.TIERS) == {"full", "container", "none"}
+    assert kernel_launcher.TIER_LINES["none"].startswith("WARNING") and "network" in kernel_launcher.TIER_LINES[
+        "container"]
+
+
+def test_the_tier_is_the_strongest_the_machine_allows():
+    tier = kernel_launcher.sandbox_tier()
+    assert tier in kernel_launcher.TIERS
+    assert (tier == "none") == (not ROOT)
+
+
+@pytest.mark.parametrize("tier", ["full", "container", "none"])
+def test_the_kernel_spec_runs_the_launcher_in_the_options_tier(tmp_path, tier):
+    environment._write_kernel_spec(tmp_path, GradingOptions(tier=tier, memory_mb=512))
+    argv = json.loads((tmp_path / "kernel.json").read_text())["argv"]
+    assert argv[argv.index("--tier") + 1] == tier and argv[argv.index("--memory-mb") + 1] == "512"
+
+
+@pytest.fixture
+def passable():
+    """A new folder in /tmp that other users may pass through (pytest's tmp_path is under a 0700 folder)."""
+    folder = Path(tempfile.mkdtemp())
+    folder.chmod(0o711)
+    yield folder
+    shutil.rmtree(folder)
+
+
+@as_root
+def test_a_kernel_user_reads_only_what_others_may(passable):
+    tmp_path = passable
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    (shared / "open.txt").write_text("x")
+    (shared / "open.txt").chmod(0o644)
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    (closed / "file.txt").write_text("x")
+    (closed / "file.txt").chmod(0o644)  # readable, but in a folder others cannot pass
+    paths = [shared / "open.txt", closed, closed / "file.txt"]
+    assert kernel_launcher.readable_by_kernel_user(paths) == [str(shared / "open.txt")]
+
+
+@as_root
+def test_killing_a_kernel_user_kills_its_setsid_and_double_forked_processes():
+    uid = kernel_launcher.FIRST_UID - 2  # no kernel's
+    leaver = "setsid sh -c 'sleep 300 & sleep 300' & (sh -c 'sleep 300 &' &); sleep 300"
+    started = subprocess.Popen(["/bin/sh", "-c", leaver], user=uid, group=uid, extra_groups=[],
+                               start_new_session=True)
+    try:
+        for _ in range(100):
+            if len(kernel_launcher.live_processes(uid)) >= 5:
+                break
+            time.sleep(0.05)
+        assert len(kernel_launcher.live_processes(uid)) >= 5
+        kernel_launcher.kill_user(uid)
+        assert kernel_launcher.live_processes(uid) == []
+        assert started.wait(timeout=5) == -9
+    finally:
+        started.kill()
