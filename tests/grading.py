@@ -24,3 +24,13 @@ def grade(submissions, out, *extra, repo=release.REPO):
 
 def digests(folder):
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+def enter_hand_grade(gradebook, student, grade_id, manual_score, comment=None):
+    """Enter a hand score (and a comment) for ``student``'s part ``grade_id`` in ``gradebook`` (an open nbgrader
+    Gradebook of a class course) as formgrader does: the manual score set, the part no longer waiting for one."""
+    grade = gradebook.find_grade(grade_id, release.NOTEBOOK, release.ASSIGNMENT, student)
+    grade.manual_score, grade.needs_manual_grade = manual_score, False
+    if comment:
+        gradebook.find_comment(grade_id, release.NOTEBOOK, release.ASSIGNMENT, student).manual_comment = comment
+    gradebook.db.commit()
