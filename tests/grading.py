@@ -43,3 +43,13 @@ def hidden_test_code(html):
     markers = [marker for marker in ["HIDDEN TESTS", "BEGIN HIDDEN"] if marker in text or marker in html]
     return markers + (["load_hidden_cases("] if "load_hidden_cases(" in html else []) + \
         [line for line in hidden_lines if line in html or line in text]
+
+
+def enter_hand_grade(gradebook, student, grade_id, manual_score, comment=None):
+    """Enter a hand score (and a comment) for ``student``'s part ``grade_id`` in ``gradebook`` (an open nbgrader
+    Gradebook of a class course) as formgrader does: the manual score set, the part no longer waiting for one."""
+    grade = gradebook.find_grade(grade_id, release.NOTEBOOK, release.ASSIGNMENT, student)
+    grade.manual_score, grade.needs_manual_grade = manual_score, False
+    if comment:
+        gradebook.find_comment(grade_id, release.NOTEBOOK, release.ASSIGNMENT, student).manual_comment = comment
+    gradebook.db.commit()

@@ -70,13 +70,15 @@ class ClassGrader:
 
     def run(self, location, force=False, students=()):
         """Grade what is new, changed or ended in an error (everything with ``force``; only ``students``,
-        graded again whatever their state, when given: a regrade request leaves the others as they are)."""
+        graded again whatever their state, when given: a regrade request leaves the others as they are).
+        Afterwards ``new_files`` lists the students whose file differs from the one graded before."""
         self.prepare()
         submissions = collect.find_submissions(location, self.out / "unpacked")
         unknown = set(students) - {s.student_id for s in submissions}
         if unknown:
             raise ValueError(f"no submission for {', '.join(sorted(map(printable, unknown)))} in {location}")
         todo, stale, unreadable, left = [], 0, 0, 0
+        self.new_files = []
         for submission in submissions:
             previous = self.ledger.get(submission.student_id)
             outdated = bool(previous) and previous.get("version") != self.version
@@ -90,6 +92,8 @@ class ClassGrader:
                     or previous.get("status") == "error":
                 todo.append(submission)
                 stale += outdated and previous.get("status") != "error"
+                if previous.get("sha256") not in (None, submission.sha256):
+                    self.new_files.append(submission.student_id)
         unchanged = len(submissions) - len(todo) - unreadable - left
         print(batch_line(len(submissions), len(todo), unchanged, unreadable, left, students, self.workers))
         if stale:
@@ -166,6 +170,7 @@ def main(argv=None):
     try:
         times = late.read_times(args.times) if args.times else {}
         given = late_record.given(late.from_arguments(args), times, args.times)
+        before = late_record.read(args.out)
         late_policy, replaced = late_record.settle(args.out, given, args.change_late_policy)
     except (OSError, ValueError) as error:
         parser.error(str(error))
@@ -186,6 +191,12 @@ def main(argv=None):
                   "give their times in the --times file with --change-late-policy)")
         if unknown:
             print(f"late policy: the times file names students with no submission: {', '.join(map(printable, unknown))}")
+        resent = late_policy.times_from_before(grader.new_files, before)
+        if resent:
+            sent = "new files" if len(resent) > 1 else "a new file"
+            print(f"late policy: {', '.join(map(printable, resent))} sent {sent}; the time the times file gave for "
+                  "the earlier file still counts; to count the new time, give it in the times file with "
+                  "--change-late-policy")
     grader.course.record_late_penalties({row["student"]: _points_or_none(row.get("late_penalty")) for row in
                                          grader.grade_rows(submissions, late_policy)[0] if row["status"] != "error"})
     refreshed = grader.refresh_feedback(submissions)

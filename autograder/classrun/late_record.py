@@ -44,6 +44,14 @@ class RecordedPolicy:
                          if s.student_id not in self.times and s.submitted_at is None and not s.marked_late)
         return without, sorted(set(self.times) - students)
 
+    def times_from_before(self, students, before):
+        """Those of ``students`` (str: they sent a new file) whose time is still the one the times file gave
+        for their earlier file: the times in force are those of ``before`` (the RecordedPolicy recorded
+        before this run, or None). A sorted list of str."""
+        if self.policy is None or before is None or self.times != before.times:
+            return []
+        return sorted(student for student in students if student in self.times)
+
     def to_json(self):
         return {"policy": None if self.policy is None else self.policy.to_json(),
                 "times": {student: time.isoformat() for student, time in sorted(self.times.items())},
@@ -66,6 +74,12 @@ def given(policy, times, times_file):
     return RecordedPolicy(policy, dict(times), str(times_file) if times_file else "", digest)
 
 
+def read(out):
+    """The RecordedPolicy recorded in ``out`` (Path), or None."""
+    path = Path(out) / FILE
+    return RecordedPolicy.from_json(json.loads(path.read_text())) if path.exists() else None
+
+
 class PolicyConflict(ValueError):
     """The options give another late policy than the one recorded, without --change-late-policy."""
 
@@ -76,7 +90,7 @@ def settle(out, options_policy, change=False):
     replaces it only with ``change``; with ``change`` and no options, the policy is removed. The
     record is written when it changes. Raises PolicyConflict when options and record disagree."""
     path = Path(out) / FILE
-    recorded = RecordedPolicy.from_json(json.loads(path.read_text())) if path.exists() else None
+    recorded = read(out)
     if options_policy is None and not change:
         return recorded, None
     if recorded is not None and options_policy != recorded and not change:

@@ -76,6 +76,22 @@ def test_submissions_without_a_time_and_times_of_nobody_are_listed(tmp_path):
     assert recorded.gaps(submissions[1:]) == (["frank"], ["alice"])
 
 
+def test_a_new_file_whose_time_is_still_the_times_files_for_the_earlier_one_is_named(tmp_path):
+    """A resubmission keeps the recorded time given for the earlier file: a run that takes the recorded times
+    (with or without the options again) names the students who sent new files; new times given on purpose do not."""
+    out = tmp_path / "out"
+    assert late_record.settle(out, _given(tmp_path))[0].times_from_before(["alice"], None) == [], "times given now"
+    before = late_record.read(out)
+    for options in (None, _given(tmp_path)):  # a later run, without the options or with the same ones
+        in_force, _ = late_record.settle(out, options)
+        assert in_force.times_from_before(["alice", "bob"], before) == ["alice"]  # bob has no recorded time
+    new_times = _given(tmp_path, times="student,submitted_at\nalice,2026-10-02T10:00:00-07:00\n")
+    new_times = late_record.RecordedPolicy(new_times.policy, {"alice": parse_time("2026-10-02T10:00-07:00")},
+                                           new_times.times_file, new_times.times_sha256)
+    in_force, _ = late_record.settle(out, new_times, change=True)
+    assert in_force.times_from_before(["alice"], before) == []
+
+
 def test_another_base_is_another_policy_and_the_record_keeps_it(tmp_path):
     out = tmp_path / "out"
     late_record.settle(out, _given(tmp_path))
