@@ -25,6 +25,7 @@ and noted by the review, unknown grade ids and duplicated cells become ordinary 
 is wrong where (cell numbers count from 1, as Jupyter shows them) and what the student can do about it.
 """
 import reprlib
+import warnings
 
 import nbformat
 from nbformat import validator
@@ -54,13 +55,27 @@ def notebook_problem(path):
     """Why the notebook file at ``path`` does not have the validated form ('' when it does)."""
     try:
         with open(path, encoding="utf-8") as file:  # as nbformat.read opens it
-            raw = nbformat.reader.parse_json(file.read())
+            text = file.read()
+        raw = nbformat.reader.parse_json(text)
     except (UnicodeDecodeError, nbformat.reader.NotJSONError) as error:
         return f"the file is not valid notebook JSON ({type(error).__name__}: {error})"
     except RecursionError:
         return f"the file nests lists or objects thousands of levels deep; {FRESH_COPY}"
     return (_shape_problem(raw) or _format_problem(raw) or _size_problem(raw["cells"])
-            or _nbgrader_problem(raw["cells"]))
+            or _nbgrader_problem(raw["cells"]) or _reader_problem(text))
+
+
+def _reader_problem(text):
+    """What nbformat's own reader, which every later stage uses, refuses in ``text`` (str) that the checks
+    above let through: an accepted notebook is always one nbformat.read can read."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nbformat logs and warns as it repairs; the problem is said here
+        try:
+            nbformat.reads(text, as_version=4)
+        except Exception as error:  # noqa: BLE001 (whatever nbformat raises, the notebook cannot be graded)
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            return f"the notebook does not follow the Jupyter notebook format: {first[:200]}; {FRESH_COPY}"
+    return ""
 
 
 def _shape_problem(raw):

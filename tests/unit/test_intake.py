@@ -200,3 +200,18 @@ def test_only_a_canvas_download_gives_canvas_user_ids(tmp_path):
     found = {s.student_id: (s.canvas_id, bool(s.problem)) for s in collect.find_submissions(canvas, tmp_path / "u")}
     assert found == {"1001": ("1001", False), "1002": ("1002", True)}
     assert [s.canvas_id for s in collect.find_submissions(folders, tmp_path / "u")] == [""], "a folder's name is no id"
+
+
+@pytest.mark.parametrize("attachments", [[1], "x", {"image.png": [1]}, {"image.png": "x"}])
+def test_a_notebook_nbformats_reader_refuses_is_refused_at_intake(tmp_path, attachments):
+    """Attachments on a code cell are a property the format does not have (the checks above let such properties
+    through, as nbformat does), but nbformat's reader trips on them when they are not objects of objects: every
+    later stage reads with it, so intake refuses what it cannot read (a fuzzed notebook found it)."""
+    notebook = json.loads((EXAMPLES / "alice.ipynb").read_text())
+    code = next(cell for cell in notebook["cells"] if cell["cell_type"] == "code")
+    code["attachments"] = attachments
+    path = tmp_path / "alice.ipynb"
+    path.write_text(json.dumps(notebook))
+    problem = validate.notebook_problem(path)
+    assert problem.startswith("the notebook does not follow the Jupyter notebook format: ") and \
+        problem.endswith(validate.FRESH_COPY), problem
