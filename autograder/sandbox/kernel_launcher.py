@@ -211,6 +211,25 @@ def _wait_unless_orphaned(child):
         time.sleep(0.5)
 
 
+def _release(child, cgroups, ready_read, ready_write):
+    """In the launcher: put the forked ``child`` (which waits on the pipe ``ready_read``/``ready_write``
+    before it sets itself up) into ``cgroups`` (list of Path), then let it go on."""
+    os.close(ready_read)
+    for group in cgroups:
+        (group / "cgroup.procs").write_text(str(child))
+    os.write(ready_write, b"1")
+
+
+def _remove_cgroups(cgroups):
+    """Remove the kernel's ``cgroups`` (list of Path) once it is gone (one still in use stays: the kernel's
+    processes are being killed)."""
+    for group in cgroups:
+        try:
+            group.rmdir()
+        except OSError:
+            pass
+
+
 def run_sandboxed(args, connection_file):
     connection = json.loads(Path(connection_file).read_text())
     if connection.get("transport") != "ipc":
@@ -244,19 +263,12 @@ def run_sandboxed(args, connection_file):
         except BaseException as error:  # noqa: BLE001 (report any failure to set up, then die)
             print(f"kernel_launcher: could not start the sandbox: {error!r}", file=sys.stderr, flush=True)
         os._exit(70)
-    os.close(ready_read)
-    for group in cgroups:
-        (group / "cgroup.procs").write_text(str(child))
-    os.write(ready_write, b"1")
+    _release(child, cgroups, ready_read, ready_write)
     # jupyter_client signals the whole process group: the kernel gets SIGINT itself
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: os.kill(child, signal.SIGKILL))
     status = _wait_unless_orphaned(child)
-    for group in cgroups:
-        try:
-            group.rmdir()
-        except OSError:
-            pass
+    _remove_cgroups(cgroups)
     sys.exit(os.waitstatus_to_exitcode(status))
 
 
@@ -386,10 +398,7 @@ def run_contained(args, connection_file):
         except BaseException as error:  # noqa: BLE001 (report any failure to set up, then die)
             print(f"kernel_launcher: could not start the kernel: {error!r}", file=sys.stderr, flush=True)
         os._exit(70)
-    os.close(ready_read)
-    for group in cgroups:
-        (group / "cgroup.procs").write_text(str(child))
-    os.write(ready_write, b"1")
+    _release(child, cgroups, ready_read, ready_write)
     # jupyter_client signals the launcher's process group: the kernel, in a session of its own, is told here
     signal.signal(signal.SIGINT, lambda *_: _signal_quietly(child, signal.SIGINT))
     signal.signal(signal.SIGTERM, lambda *_: _signal_quietly(child, signal.SIGKILL))
@@ -398,11 +407,7 @@ def run_contained(args, connection_file):
     finally:
         kill_user(uid)
         shutil.rmtree(home, ignore_errors=True)
-        for group in cgroups:
-            try:
-                group.rmdir()
-            except OSError:
-                pass
+        _remove_cgroups(cgroups)
     sys.exit(os.waitstatus_to_exitcode(status))
 
 
