@@ -197,12 +197,13 @@ def main(argv=None):
             print(f"late policy: {', '.join(map(printable, resent))} sent {sent}; the time the times file gave for "
                   "the earlier file still counts; to count the new time, give it in the times file with "
                   "--change-late-policy")
-    grader.course.record_late_penalties({row["student"]: _points_or_none(row.get("late_penalty")) for row in
-                                         grader.grade_rows(submissions, late_policy)[0] if row["status"] != "error"})
+    rows, parts = grader.grade_rows(submissions, late_policy)  # making feedback again changes none of them
+    grader.course.record_late_penalties({row["student"]: _points_or_none(row.get("late_penalty")) for row in rows
+                                         if row["status"] != "error"})
     refreshed = grader.refresh_feedback(submissions)
     if refreshed:
         print(f"feedback made again for {plural(len(refreshed), 'student')} whose hand grades or late penalty changed")
-    rows = grader.write_grades_csv(submissions, late_policy)  # first: the reports below read it
+    write_grades_csv(grader.out / "grades.csv", rows, parts)  # first: the reports below read it
     print_summary(rows, grader.out)
     if args.change_late_policy:
         print(f"the late policy changed: {late_changes(grader.grade_rows(submissions, replaced)[0], rows)}")

@@ -26,6 +26,10 @@ isolates, SECURITY.md how each was tested):
 Every tier has the resource limits: address space, processes (per user: a fork bomb stops there), file
 size, CPU time, open files, and, where this machine lets root make cgroups, memory, processes and CPU
 share of the whole sandbox.
+
+One file, over 400 lines: it runs as a script, in the kernel's own process until it becomes the kernel,
+and imports nothing of the kit, so that no kit module is on the kernel's path; its parts (the new root's
+mounts, cgroups and limits, the kernel's user) are sections of it, not modules.
 """
 import argparse
 import ctypes
