@@ -14,7 +14,7 @@ NOT_PACKAGES = {"python", "pip"}  # conda-only entries of environment.yml
 # distribution name -> module to import, where they differ
 MODULES = {"pyyaml": "yaml", "pytest-xdist": "xdist", "jupyterlab": "jupyterlab", "notebook": "notebook",
            "scikit-learn": "sklearn", "pillow": "PIL", "ipython": "IPython", "beautifulsoup4": "bs4",
-           "pyzmq": "zmq"}
+           "pyzmq": "zmq", "psycopg2-binary": "psycopg2", "dask-jobqueue": "dask_jobqueue"}
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*(.*?)\s*$")
 
 
