@@ -142,6 +142,13 @@ def add_arguments(parser):
     """The late policy's options of ./kit grade (each checked as it is read: argparse names the option)."""
     group = parser.add_argument_group("late work (all optional; without --due nothing is late)")
     group.add_argument("--due", type=_due, help=f'due time, ISO 8601 with its zone, e.g. "{TIME_EXAMPLE}"')
+    add_rate_arguments(group)
+    group.add_argument("--times", type=Path,
+                       help="CSV of student,submitted_at: submission times the export does not carry")
+
+
+def add_rate_arguments(group):
+    """The options of a late policy but its due time (an argparse group's): the rate, cap, base and grace."""
     group.add_argument("--late-percent-per-day", type=_number(0, math.inf), default=10.0,
                        help="percent of the base (--late-base) lost per day or part of a day late (default 10)")
     group.add_argument("--late-cap", type=_number(0, 100), default=100.0,
@@ -152,8 +159,6 @@ def add_arguments(parser):
                             "student's score (grows as hand grades come in)")
     group.add_argument("--grace-minutes", type=_number(0, math.inf), default=0.0,
                        help="this much after the due time is on time")
-    group.add_argument("--times", type=Path,
-                       help="CSV of student,submitted_at: submission times the export does not carry")
 
 
 def _due(text):

@@ -14,6 +14,11 @@ each worth its share of the cell's points (adding up to the cell's score in ./ki
 messages as output, and the total as ``score``; the top-level output, which students see at once, gives the
 public cases' points only. The review notes (signs of tampering) go in a test hidden from the student. Written answers and plots are left to
 Gradescope's own hand grading.
+
+With a late policy (``build --late``: the rate, cap, grace and base of ``./kit grade``'s late options, carried in
+the zip as late_policy.json), a late submission loses what ``./kit grade`` takes off its ``auto_final``: the due
+date is Gradescope's own (the student's extension first), the time the submission's, both from
+ROOT/submission_metadata.json.
 """
 import argparse
 import json
@@ -28,7 +33,7 @@ from autograder.grading import core, environment
 from autograder.grading.core import NOT_SUBMITTED
 from autograder.grading.options import GradingOptions
 from autograder.grading.verdict import CellVerdict
-from autograder.intake import collect
+from autograder.intake import collect, late
 from autograder.sandbox import kernel_launcher
 
 # what the zip carries besides setup.sh and run_autograder (paths in this repository)
@@ -51,10 +56,13 @@ cd "$ROOT/source"
 exec "${PYTHON:-/autograder/venv/bin/python}" -m autograder.lms.gradescope run --root "$ROOT"
 """
 VISIBILITY = {"public": "visible", "hidden": "after_published"}
+LATE_RATES = "late_policy.json"  # in the zip: the late policy but its due date, which Gradescope's metadata gives
+METADATA = "submission_metadata.json"  # in ROOT: Gradescope's submission time and due dates
 
 
-def build(out):
-    """Write the autograder zip to ``out``; return its path."""
+def build(out, late_rates=None):
+    """Write the autograder zip to ``out``; return its path. ``late_rates``: a late policy but its due date
+    (dict: percent_per_day, cap_percent, grace_minutes, base), or None for no late penalty."""
     out = Path(out)
     tracked = set(subprocess.run(["git", "ls-files"], cwd=release.REPO, capture_output=True, text=True,
                                  check=True).stdout.splitlines())
@@ -66,7 +74,41 @@ def build(out):
         for name in sorted(tracked):
             if any(name == entry or name.startswith(entry + "/") for entry in GRADER_FILES):
                 zipped.write(release.REPO / name, name)
+        if late_rates:
+            zipped.writestr(LATE_RATES, json.dumps(late_rates, indent=1))
     return out
+
+
+def late_policy(rates, metadata):
+    """(the LatePolicy, the submission time) of a submission, from the zip's ``rates`` (dict, as build takes
+    them) and Gradescope's ``metadata`` (its submission_metadata.json as a dict): the due date is the latest
+    of the submitters' own (an extension), else the assignment's. ValueError when the metadata lacks a time."""
+    assignment = metadata.get("assignment") or {}
+    own = [user["assignment"]["due_date"] for user in metadata.get("users") or []
+           if isinstance(user, dict) and (user.get("assignment") or {}).get("due_date")]
+    due = max(map(late.parse_time, own)) if own else late.parse_time(assignment["due_date"])
+    policy = late.LatePolicy(due, rates["percent_per_day"], rates["cap_percent"], rates["grace_minutes"],
+                             rates["base"])
+    return policy, late.parse_time(metadata["created_at"])
+
+
+def with_late_penalty(output, policy, submitted_at):
+    """results.json ``output`` with the late penalty of ``policy`` (intake.late.LatePolicy) for a submission
+    at ``submitted_at`` taken off its score, as ./kit grade's auto_final: a test hidden until publication holds
+    the points (they depend on the hidden cases when the score caps them); the output students see at once
+    says the days and the percent only."""
+    possible = master.read().auto_points
+    penalty = policy.penalty(output["score"], possible, submitted_at)
+    if not penalty.days:
+        return output
+    output["tests"].append({"name": "late penalty", "score": -penalty.points, "max_score": 0.0,
+                            "visibility": "after_published",
+                            "output": f"Submitted {penalty.days} day(s) late (due {policy.due.isoformat()}): "
+                                      f"{penalty.percent:g}% of {late.BASES[policy.base]}, {penalty.points:g} points"})
+    output["score"] = round(output["score"] - penalty.points, 2)
+    output["output"] += (f" Submitted {penalty.days} day(s) after the due date: {penalty.percent:g}% of "
+                         f"{late.BASES[policy.base]} comes off the autograded score.")
+    return output
 
 
 def tests_of(verdicts, missing, reasons):
@@ -146,6 +188,15 @@ def run(root):
             bundle = core.grade(submission.path.read_bytes(), "student", environment.prepare(work, grading), grading,
                                 work / "student")
             output = results(bundle, time.perf_counter() - started)
+            if bundle.success and (root / "source" / LATE_RATES).exists():
+                try:
+                    policy, submitted_at = late_policy(json.loads((root / "source" / LATE_RATES).read_text()),
+                                                       json.loads((root / METADATA).read_text()))
+                except (OSError, ValueError, KeyError, TypeError) as error:  # no metadata, no due date
+                    print(f"late penalty: none taken, {METADATA} gives no due date and time "
+                          f"({type(error).__name__}: {error})", flush=True)
+                else:
+                    output = with_late_penalty(output, policy, submitted_at)
         else:
             output = {"score": 0.0, "execution_time": round(time.perf_counter() - started), "tests": [],
                       "output": f"This submission could not be graded: {problem}"}
@@ -173,11 +224,20 @@ def main(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     make = commands.add_parser("build", help="write the autograder zip to upload to Gradescope")
     make.add_argument("--out", type=Path, default=Path("hw2_gradescope.zip"), help="default: hw2_gradescope.zip")
+    rates = make.add_argument_group("late work (Gradescope's due date and each student's extension count)")
+    rates.add_argument("--late", action="store_true", help="take a late penalty off late submissions' scores")
+    late.add_rate_arguments(rates)
     grade = commands.add_parser("run", help="grade ROOT/submission into ROOT/results/results.json")
     grade.add_argument("--root", type=Path, default=Path("/autograder"))
     args = parser.parse_args(argv)
     if args.command == "build":
-        print(f"wrote {build(args.out)}: upload it as the assignment's autograder (Ubuntu base image)")
+        rates = {"percent_per_day": args.late_percent_per_day, "cap_percent": args.late_cap,
+                 "grace_minutes": args.grace_minutes, "base": args.late_base} if args.late else None
+        print(f"wrote {build(args.out, rates)}: upload it as the assignment's autograder (Ubuntu base image)")
+        if rates:
+            print(f"late penalty: {rates['percent_per_day']:g}% of {late.BASES[rates['base']]} per day or part of a "
+                  f"day after Gradescope's due date (a student's extension counts), at most {rates['cap_percent']:g}%, "
+                  f"{rates['grace_minutes']:g} minutes' grace")
     else:
         output = run(args.root)
         print(f"wrote {args.root / 'results' / 'results.json'} ({len(output['tests'])} tests)")
