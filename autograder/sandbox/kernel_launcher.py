@@ -19,8 +19,10 @@ isolates, SECURITY.md how each was tested):
   own, in a copy of its folder owned by that user (a folder of the grader's that only that user and
   root can enter); the ipc sockets' folder is its; everything else of the grader's is closed to it by
   permissions (folders 0700 root; ``readable_by_kernel_user`` checks). Before the launcher starts it and after it
-  ends, every process of that user is killed (``kill_user``: double-forked, setsid processes too). It
-  has the machine's network and /tmp: no namespace can be made.
+  ends, every process of that user is killed (``kill_user``: double-forked, setsid processes too) and its
+  files in /tmp, /var/tmp and /dev/shm are removed; while it runs, its files there and in its folders are
+  added up every 0.2 s and the kernel is stopped past --disk-mb. It has the machine's network and /tmp:
+  no namespace can be made.
 - none (not root): the kernel runs as the grader's user, under the resource limits only.
 
 Every tier has the resource limits: address space, processes (per user: a fork bomb stops there), file
@@ -202,9 +204,11 @@ def kernel_environment(threads):
     return environment
 
 
-def _wait_unless_orphaned(child):
+def _wait_unless_orphaned(child, too_much=None, every=0.5, note=None):
     """Wait for the kernel; kill it if the grader that started this launcher goes (killed by a watchdog,
-    say). A loop, not a thread: a process cannot start threads after unshare(CLONE_NEWPID)."""
+    say), or when ``too_much`` (a callable, or None) says why it must stop (str): written first to
+    ``note`` (a Path in the grader's scratch folder, where the grader reads why its kernel died) and to
+    stderr. A loop, not a thread: a process cannot start threads after unshare(CLONE_NEWPID)."""
     parent = os.getppid()
     while True:
         pid, status = os.waitpid(child, os.WNOHANG)
@@ -212,7 +216,14 @@ def _wait_unless_orphaned(child):
             return status
         if os.getppid() != parent:
             os.kill(child, signal.SIGKILL)
-        time.sleep(0.5)
+        why = too_much() if too_much else None
+        if why:
+            if note:
+                note.write_text(why)
+            print(f"kernel_launcher: the kernel was stopped: {why}", file=sys.stderr, flush=True)
+            os.kill(child, signal.SIGKILL)
+            too_much = None
+        time.sleep(every)
 
 
 def _release(child, cgroups, ready_read, ready_write):
@@ -324,6 +335,52 @@ def kill_user(uid):
     raise RuntimeError(f"processes of uid {uid} survive SIGKILL: {live_processes(uid)}")
 
 
+SHARED_FOLDERS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))  # where every user may make files
+STOPPED_NOTE = "kernel-stopped.txt"  # in the grader's scratch folder: why the launcher stopped the kernel
+DISK_WATCH_SECONDS = 0.2  # the container tier's look at the kernel's files: ~1 GB written between looks at most
+
+
+def entries_of(uid, folders=SHARED_FOLDERS):
+    """What ``uid`` (int) made in the world-writable ``folders`` (list of Path): their top entries it owns."""
+    found = []
+    for folder in folders:
+        try:
+            with os.scandir(folder) as entries:
+                found += [Path(entry.path) for entry in entries if entry.stat(follow_symlinks=False).st_uid == uid]
+        except OSError:  # no such folder, or an entry gone meanwhile
+            continue
+    return found
+
+
+def disk_used(uid, roots):
+    """Bytes (int) on disk in the files of ``uid`` (int) under ``roots`` (list of Path), links not followed."""
+    total = 0
+    for root in roots:
+        for directory, folders, files in os.walk(root):
+            for name in [*files, *folders]:
+                try:
+                    stat = os.lstat(os.path.join(directory, name))
+                except OSError:
+                    continue
+                total += stat.st_blocks * 512 if stat.st_uid == uid else 0
+        try:
+            stat = os.lstat(root)
+            total += stat.st_blocks * 512 if stat.st_uid == uid and not os.path.isdir(root) else 0
+        except OSError:
+            continue
+    return total
+
+
+def remove_entries_of(uid, folders=SHARED_FOLDERS):
+    """Remove what ``uid`` (int) left in the world-writable ``folders`` (a later kernel of another student
+    must not find it)."""
+    for entry in entries_of(uid, folders):
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
 def live_processes(uid):
     """The pids (list of int) of the processes of real user ``uid`` (int) that are not zombies."""
     pids = []
@@ -356,6 +413,10 @@ def run_contained(args, connection_file):
     scratch = ipc_folder.parent  # the grader's scratch folder (ResilientExecute): work/ and ipc/
     uid = kernel_user(os.getpid())
     kill_user(uid)  # a process left by an earlier kernel of this uid (its launcher had this pid)
+    remove_entries_of(uid)  # and its files
+    for entry in ipc_folder.iterdir():  # what an earlier kernel of this submission left there (a restart)
+        if entry.lstat().st_uid >= FIRST_UID:
+            shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
     # the kernel's user may pass through the scratch folder, not list it, and enter only its own folders
     scratch.chmod(0o711)
     folder.chmod(0o700)
@@ -406,11 +467,18 @@ def run_contained(args, connection_file):
     # jupyter_client signals the launcher's process group: the kernel, in a session of its own, is told here
     signal.signal(signal.SIGINT, lambda *_: _signal_quietly(child, signal.SIGINT))
     signal.signal(signal.SIGTERM, lambda *_: _signal_quietly(child, signal.SIGKILL))
+    limit = args.disk_mb * MB
+
+    def too_much():  # no tmpfs here: the kernel's files in its folders and in /tmp are added up instead
+        used = disk_used(uid, [home, ipc_folder, *entries_of(uid)])
+        return f"its files took more than {args.disk_mb} MB of disk ({used // MB} MB)" if used > limit else None
+
     try:
-        status = _wait_unless_orphaned(child)
+        status = _wait_unless_orphaned(child, too_much, every=DISK_WATCH_SECONDS, note=scratch / STOPPED_NOTE)
     finally:
         kill_user(uid)
         shutil.rmtree(home, ignore_errors=True)
+        remove_entries_of(uid)
         _remove_cgroups(cgroups)
     sys.exit(os.waitstatus_to_exitcode(status))
 
@@ -443,7 +511,9 @@ def main():
                                                                       "need root)")
     parser.add_argument("--memory-mb", type=int, default=4096)
     parser.add_argument("--file-mb", type=int, default=256, help="largest file the kernel may write")
-    parser.add_argument("--disk-mb", type=int, default=512, help="full tier: room for files in its folder and /tmp")
+    parser.add_argument("--disk-mb", type=int, default=512,
+                        help="room for files in its folder and /tmp (full tier: tmpfs; container tier: the kernel is "
+                             "stopped when its files take more)")
     parser.add_argument("--cpu-seconds", type=int, default=1800)
     parser.add_argument("--processes", type=int, default=64, help="processes and threads (per user in the container tier)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads")

@@ -6,6 +6,9 @@ cannot and leaves a double-forked, setsid process behind that rewrites results.j
 what it managed into a folder the test gives it. results.json must hold the notebook's own score, and no
 process of the kernel's user may outlive the grading.
 """
+import csv
+import dataclasses
+import hashlib
 import json
 import shutil
 import subprocess
@@ -18,10 +21,12 @@ import attacks
 import nbformat
 import pytest
 
-from autograder.assignment import master
+from autograder.assignment import master, release
 from autograder.lms import gradescope
 from autograder.sandbox import kernel_launcher
 
+# one after the other: the second looks for what any container kernel left in the shared folders
+pytestmark = pytest.mark.xdist_group("container_tier")
 ESCAPE = '''
 import ctypes, json, os, signal, time
 ROOT = {root!r}
@@ -144,3 +149,44 @@ def test_a_hostile_notebook_gets_its_own_score_in_a_container(tmp_path):
         assert kernel_launcher.live_processes(uid) == []
     finally:
         shutil.rmtree(evidence, ignore_errors=True)
+
+
+# the bank's attacks on the sandbox itself (reading, writing and filling what is not the kernel's, processes and
+# signals), each on the blank notebook (erin, 0 points): in the container tier they must earn nothing either
+SANDBOX_ATTACKS = ["read_secrets", "self_destruct", "fork_bomb", "memory_bomb", "infinite_import", "huge_file",
+                   "kill_everything", "forged_replies", "ipc_flood"]
+GB = 1024 ** 3
+
+
+def test_kit_grade_in_a_container_contains_the_attacks_on_the_sandbox(tmp_path):
+    submissions, out = tmp_path / "submissions", tmp_path / "out"
+    submissions.mkdir()
+    bank = {attack.name: attack for attack in attacks.ATTACKS}
+    for name in SANDBOX_ATTACKS:
+        nbformat.write(attacks.build(dataclasses.replace(bank[name], base="erin")), submissions / f"{name}.ipynb")
+    watched = [release.MASTER, release.HIDDEN_REFERENCE, *sorted(attacks.EXAMPLES.iterdir()),
+               *sorted(submissions.iterdir())]
+    before = {path: hashlib.sha256(path.read_bytes()).hexdigest() for path in watched}
+    free = shutil.disk_usage(tmp_path).free
+    grade = (f"cd {release.REPO} && exec capsh --drop=cap_sys_admin -- -c '{sys.executable} -m autograder.classrun.grade "
+             f"{submissions} --out {out} --workers 2 --cell-timeout 20 --submission-timeout 180'")
+    run = subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c",
+                          readable_python_image(grade, tmp_path / "image")], capture_output=True, text=True, timeout=900)
+    log = run.stdout + run.stderr
+    assert run.returncode == 0, log[-4000:]
+    assert kernel_launcher.TIER_LINES["container"] in log
+    with open(out / "grades.csv", newline="") as file:
+        rows = {row["student"]: row for row in csv.DictReader(file)}
+    for name in SANDBOX_ATTACKS:
+        row = rows[name]
+        assert row["status"] in ("graded", "partial"), f"{name}: not graded in the container tier: {row}"
+        assert float(row["auto_score"] or 0) == 0, f"{name} earned {row['auto_score']} on a blank notebook: {row}"
+        if bank[name].flagged:
+            assert row["review"], f"{name} is not flagged for review in the container tier"
+    assert {path: hashlib.sha256(path.read_bytes()).hexdigest() for path in watched} == before, "a file changed"
+    assert free - shutil.disk_usage(tmp_path).free < GB, "the attacks filled the disk"
+    huge = rows["huge_file"]["reason"] + rows["ipc_flood"]["reason"]
+    assert "more than" in huge and "MB of disk" in huge, f"the disk watch's reason is not given: {huge[:1500]}"
+    left = [entry for folder in kernel_launcher.SHARED_FOLDERS if folder.exists() for entry in folder.iterdir()
+            if entry.lstat().st_uid >= kernel_launcher.FIRST_UID]
+    assert left == [], f"kernels' files left in the shared folders: {left}"

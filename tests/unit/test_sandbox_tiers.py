@@ -79,3 +79,29 @@ def test_killing_a_kernel_user_kills_its_setsid_and_double_forked_processes():
         assert started.wait(timeout=5) == -9
     finally:
         started.kill()
+
+
+@as_root
+def test_a_container_kernels_files_are_added_up_and_removed_from_the_shared_folders():
+    uid = kernel_launcher.FIRST_UID - 3  # no kernel's
+    top = Path(tempfile.mkdtemp(prefix="hw2-disk-"))  # in /tmp: pytest's folders are closed to other users
+    try:
+        top.chmod(0o711)
+        shared, own = top / "tmp", top / "home"
+        shared.mkdir()
+        shared.chmod(0o1777)
+        own.mkdir()
+        os.chown(own, uid, uid)
+        writes = (f"mkdir -p {shared}/deep/er && head -c 3000000 /dev/zero > {shared}/deep/er/a && "
+                  f"head -c 1000000 /dev/zero > {shared}/b && head -c 2000000 /dev/zero > {own}/c && "
+                  f"ln -s /usr {shared}/link")
+        subprocess.run(["/bin/sh", "-c", writes], user=uid, group=uid, extra_groups=[], check=True)
+        (shared / "someone_elses").write_bytes(b"x" * 5000000)  # root's: not the kernel's
+        found = kernel_launcher.entries_of(uid, [shared])
+        assert sorted(p.name for p in found) == ["b", "deep", "link"]
+        used = kernel_launcher.disk_used(uid, [own, *found])
+        assert 6_000_000 <= used < 6_200_000, "3 + 1 + 2 MB of its own, nothing through the link nor root's file"
+        kernel_launcher.remove_entries_of(uid, [shared])
+        assert sorted(p.name for p in shared.iterdir()) == ["someone_elses"]
+    finally:
+        shutil.rmtree(top, ignore_errors=True)

@@ -187,8 +187,8 @@ class ResilientExecute(Execute):
                 verdict = self._run_graded(cell, source, index)
         except KernelBroken as broken:
             cell.outputs.append(error_output(
-                KERNEL_DIED, f"the kernel {broken} while running this cell (it exited, crashed or went over a "
-                             "resource limit); grading went on in a new kernel after running the cells above again"))
+                KERNEL_DIED, f"the kernel {broken} while running this cell ({self._why_stopped()}); grading went "
+                             "on in a new kernel after running the cells above again"))
             self._restart_and_replay(index)
         finally:
             cell.source = source
@@ -196,6 +196,17 @@ class ResilientExecute(Execute):
             # the grader's verdict: what the kernel printed or displayed never decides it
             self._verdicts[cell.metadata.nbgrader["grade_id"]] = verdict
         return cell, resources
+
+    def _why_stopped(self):
+        """Why the kernel died (str): what the sandbox's launcher wrote when it stopped it (its files took
+        too much disk, say), else the possible causes."""
+        note = self._scratch / kernel_launcher.STOPPED_NOTE
+        try:
+            why = note.read_text()[:200]
+            note.unlink()
+            return f"the sandbox stopped it: {why}"
+        except OSError:
+            return "it exited, crashed or went over a resource limit"
 
     def _note_behaviour(self, cell, index):
         """Record for review what the kernel did that honest code never does; drop forged grader replies."""
