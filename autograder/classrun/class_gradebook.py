@@ -66,7 +66,7 @@ def settle(course_root, given):
     if current is None and Path(course_root, "gradebook.db").exists():
         current = default_url(course_root)
     if not given:
-        return current or default_url(course_root)
+        return normalized(current) if current else default_url(course_root)
     url = normalized(given)
     if current and without_password(url) != without_password(current):
         raise ValueError(f"--db-url: this class course's gradebook is {without_password(current)}, not "
