@@ -48,6 +48,8 @@ class ClassCourse:
         gradebook yet, SQLite, is a copy of ``grading.template`` (nbgrader made it the same way for the same
         version); else the assignment is added to the gradebook by nbgrader's generate_assignment."""
         template = grading.template
+        if not self.default_gradebook:  # opened first: a server out of reach stops the run here (OperationalError)
+            self._assignment_in_gradebook()
         if not (self.root / "source").exists() or not self._assignment_in_gradebook():
             gradebook = self.root / "gradebook.db"
             if self.default_gradebook and not gradebook.exists() and read_version(template) == self.version:
@@ -83,7 +85,7 @@ class ClassCourse:
         old = read_version(self.root) or "unknown"
         saved = class_gradebook.backup(self.db_url, backups, self.version)
         if saved:
-            print(f"the class gradebook was backed up first: {saved[0]} (to go back to it, {saved[1]})")
+            print(f"the class gradebook was backed up first: {saved[0]} ({saved[1]})")
         with self.gradebook() as gb, warnings.catch_warnings():
             warnings.simplefilter("ignore", SAWarning)  # nbgrader's relationships warn on autoflush
             kept = hand_grades.save(gb, self.out / hand_grades.FILE)

@@ -88,7 +88,7 @@ def record(course_root, url):
 def backup(url, folder, version):
     """Back up the gradebook at ``url`` (str) into ``folder`` (Path) before the class course is made again
     for master ``version`` (str): OUT/work/gradebook-before-<version>.db (a copy of the SQLite file) or
-    .dump (pg_dump's custom format). Returns (the backup's Path, how to go back to it: str), or None when
+    .dump (pg_dump's custom format). Returns (the backup's Path, what it is and how it restores: str), or None when
     there is no gradebook yet. BackupFailed when it cannot be made (pg_dump missing or failing)."""
     parsed = make_url(url)
     folder = Path(folder)
@@ -99,7 +99,7 @@ def backup(url, folder, version):
             return None
         target = folder / f"gradebook-before-{version}.db"
         shutil.copyfile(source, target)
-        return target, f"copy it over {source}"
+        return target, f"a copy of {source}"
     target = folder / f"gradebook-before-{version}.dump"
     password = {"PGPASSWORD": parsed.password} if parsed.password else {}  # never in the arguments (ps shows them)
     dumped = subprocess.run([client_program("pg_dump"), "--format=custom", "--no-owner", f"--file={target}",
@@ -110,7 +110,8 @@ def backup(url, folder, version):
         raise BackupFailed(f"pg_dump could not back up the class gradebook {without_password(url)}, so the course "
                            f"is not rebuilt: {dumped.stderr.strip()}")
     empty = make_url(libpq_uri(url)).set(database=f"{parsed.database}_before").render_as_string(hide_password=False)
-    return target, f"restore it into an empty database (createdb): pg_restore --no-owner --dbname='{empty}' {target}"
+    return target, f"pg_dump's archive: it restores into an empty database (createdb) with pg_restore --no-owner " \
+                   f"--dbname='{empty}' {target}"
 
 
 def libpq_uri(url):

@@ -74,7 +74,7 @@ def test_a_sqlite_gradebook_is_copied_before_a_rebuild_and_a_missing_pg_dump_sto
     gradebook.write_bytes(b"grades")
     saved, how = class_gradebook.backup(f"sqlite:///{gradebook}", tmp_path / "work", "v2")
     assert saved == tmp_path / "work" / "gradebook-before-v2.db" and saved.read_bytes() == b"grades"
-    assert str(gradebook) in how
+    assert how == f"a copy of {gradebook}"
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.setattr(class_gradebook, "SERVER_PROGRAMS", str(tmp_path / "none"))
     with pytest.raises(class_gradebook.BackupFailed, match="pg_dump is not installed.*not rebuilt"):
@@ -93,3 +93,14 @@ def test_formgrader_opens_a_course_whose_gradebook_is_on_a_server(tmp_path, monk
     monkeypatch.chdir(tmp_path)
     formgrade.main([str(tmp_path)])
     assert started and started[0][2:4] == ["jupyter", "lab"]
+
+
+def test_a_server_out_of_reach_stops_the_run_before_nbgrader_and_says_so_without_the_password(tmp_path):
+    from sqlalchemy.exc import OperationalError
+
+    url = URL.replace("db.example.org:5433", "").replace("sslmode=require", f"host={tmp_path}")  # no server there
+    course = ClassCourse(tmp_path / "out", "v1", url)
+    with pytest.raises(OperationalError) as refused:
+        course.prepare(tmp_path / "work", SimpleNamespace(template=tmp_path / "none"), GradingOptions(tier="none"))
+    assert str(tmp_path) in str(refused.value.orig) and "s3cr" not in str(refused.value)
+    assert not (course.root / "source").exists(), "nothing was made"
