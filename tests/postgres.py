@@ -39,8 +39,8 @@ class Server:
         if self._owner:
             for path in (self.folder, password_file):
                 os.chown(path, self._owner.pw_uid, self._owner.pw_gid)
-        self._server("initdb", "--pgdata", str(self.folder / "data"), "--username", ROLE, "--pwfile", str(password_file),
-                     "--auth", "scram-sha-256", "--encoding", "UTF8", "--no-sync")
+        self._server("initdb", "--pgdata", str(self.folder / "data"), "--username", ROLE,
+                     "--pwfile", str(password_file), "--auth", "scram-sha-256", "--encoding", "UTF8", "--no-sync")
         password_file.unlink()
         self._server("pg_ctl", "start", "--pgdata", str(self.folder / "data"), "--wait", "--log",
                      str(self.folder / "log"), "-o", f"-c listen_addresses='' -k {self.folder} -c fsync=off")

@@ -88,8 +88,8 @@ def record(course_root, url):
 def backup(url, folder, version):
     """Back up the gradebook at ``url`` (str) into ``folder`` (Path) before the class course is made again
     for master ``version`` (str): OUT/work/gradebook-before-<version>.db (a copy of the SQLite file) or
-    .dump (pg_dump's custom format). Returns (the backup's Path, what it is and how it restores: str), or None when
-    there is no gradebook yet. BackupFailed when it cannot be made (pg_dump missing or failing)."""
+    .dump (pg_dump's custom format). Returns (the backup's Path, what it is and how it restores: str), or
+    None when there is no gradebook yet. BackupFailed when it cannot be made (pg_dump missing or failing)."""
     parsed = make_url(url)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -101,7 +101,8 @@ def backup(url, folder, version):
         shutil.copyfile(source, target)
         return target, f"a copy of {source}"
     target = folder / f"gradebook-before-{version}.dump"
-    password = {"PGPASSWORD": parsed.password} if parsed.password else {}  # never in the arguments (ps shows them)
+    given = parsed.password or parsed.query.get("password")
+    password = {"PGPASSWORD": given} if given else {}  # never in pg_dump's arguments, which ps shows
     dumped = subprocess.run([client_program("pg_dump"), "--format=custom", "--no-owner", f"--file={target}",
                              f"--dbname={libpq_uri(url)}"], env={**os.environ, **password},
                             capture_output=True, text=True)
@@ -123,8 +124,8 @@ def libpq_uri(url):
 def client_program(name):
     """The path (str) of PostgreSQL's client program ``name`` (pg_dump, pg_restore): on PATH, else the newest
     of SERVER_PROGRAMS. BackupFailed when there is none."""
-    found = shutil.which(name) or next(iter(sorted(glob.glob(f"{SERVER_PROGRAMS}/{name}"), key=_major, reverse=True)),
-                                       None)
+    installed = sorted(glob.glob(f"{SERVER_PROGRAMS}/{name}"), key=_major)
+    found = shutil.which(name) or (installed[-1] if installed else None)
     if not found:
         raise BackupFailed(f"{name} is not installed, so the class gradebook cannot be backed up and the course is "
                            f"not rebuilt: install PostgreSQL's client programs (Debian: apt-get install "

@@ -48,8 +48,8 @@ def postgres(request):
 
 
 def scores(url):
-    """What the gradebook at ``url`` (for SQLAlchemy: a driver it has) holds of each submission: {student: {"late": penalty, part: (auto score,
-    manual score, extra credit, needs a hand grade, hand comment)}}."""
+    """What the gradebook at ``url`` (for SQLAlchemy: a driver it has) holds of each submission: {student:
+    {"late": penalty, part: (auto score, manual score, extra credit, needs a hand grade, hand comment)}}."""
     with Gradebook(url, course_id="hw2") as gradebook:
         held = {}
         for notebook in gradebook.notebook_submissions(release.NOTEBOOK, release.ASSIGNMENT):
