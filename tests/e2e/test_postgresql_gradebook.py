@@ -5,7 +5,6 @@ feedback made again go through it on a later run without --db-url; its password 
 rebuild of the class course backs it up with pg_dump, and the dump restores into an empty database."""
 import csv
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -103,12 +102,11 @@ def postgres_class(examples_graded, postgres, tmp_path_factory):
     return PostgresClass(out, "hw2", sqlite_scores)
 
 
-def kit_grade(out, *options, password=None):
-    """./kit grade on the examples into ``out`` (with PGPASSWORD set to ``password``); (exit code, stdout, stderr)."""
-    environment_vars = {**os.environ, **({"PGPASSWORD": password} if password else {})}
+def kit_grade(out, *options):
+    """./kit grade on the examples into ``out``: (exit code, stdout, stderr)."""
     run = subprocess.run([sys.executable, "-m", "autograder.classrun.grade", str(EXAMPLES), "--out", str(out),
-                          "--blas-threads", "1", *options], cwd=release.REPO, env=environment_vars,
-                         capture_output=True, text=True, timeout=600)
+                          "--blas-threads", "1", *options], cwd=release.REPO, capture_output=True, text=True,
+                         timeout=600)
     return run.returncode, run.stdout, run.stderr
 
 
