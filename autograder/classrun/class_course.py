@@ -12,7 +12,7 @@ from nbgrader.api import Gradebook, MissingEntry
 from sqlalchemy.exc import SAWarning
 
 from autograder.assignment import release
-from autograder.classrun import hand_grades, nbgrader_commands
+from autograder.classrun import class_gradebook, hand_grades, nbgrader_commands
 from autograder.grading import course
 from autograder.grading.environment import VERSION_FILE, read_version
 from autograder.grading.feedback import feedback_config, generate_feedback
@@ -22,29 +22,37 @@ STEPS = {"submitted.ipynb": "submitted", "autograded.ipynb": "autograded", "feed
 
 
 class ClassCourse:
-    """OUT/course and its gradebook (``db_url``, default SQLite in it), for master version ``version``."""
+    """OUT/course and its gradebook, for master version ``version``: ``db_url`` (str, an SQLAlchemy URL), else
+    the one an earlier run recorded, else SQLite in OUT/course (class_gradebook.settle: ValueError for a URL
+    other than the gradebook the course has)."""
 
     def __init__(self, out, version, db_url=None):
         self.out = Path(out)
         self.root = self.out / "course"
         self.version = version
-        self._sqlite_url = f"sqlite:///{self.root / 'gradebook.db'}"
-        self.db_url = db_url or self._sqlite_url
+        self.db_url = class_gradebook.settle(self.root, db_url)
+
+    @property
+    def default_gradebook(self):
+        """bool: the gradebook is the SQLite file OUT/course/gradebook.db."""
+        return self.db_url == class_gradebook.default_url(self.root)
 
     def gradebook(self):
         """nbgrader's Gradebook of the class (a context manager)."""
         return Gradebook(self.db_url, course_id="hw2")
 
     def prepare(self, backups, grading, options):
-        """Make the course, or make it again for a new master version (``backups``: the folder where a
-        SQLite gradebook is copied first), and its nbgrader_config.py for the GradingEnvironment
-        ``grading`` and the GradingOptions ``options`` of this run. A course without a gradebook yet,
-        SQLite, is a copy of ``grading.template`` (nbgrader made it the same way for the same version);
-        else the assignment is added to the gradebook by nbgrader's generate_assignment."""
+        """Make the course, or make it again for a new master version (``backups``: the folder where the
+        gradebook is backed up first: class_gradebook.backup), and its nbgrader_config.py for the
+        GradingEnvironment ``grading`` and the GradingOptions ``options`` of this run. A course without a
+        gradebook yet, SQLite, is a copy of ``grading.template`` (nbgrader made it the same way for the same
+        version); else the assignment is added to the gradebook by nbgrader's generate_assignment."""
         template = grading.template
+        if not self.default_gradebook:  # opened first: a server out of reach stops the run here (OperationalError)
+            self._assignment_in_gradebook()
         if not (self.root / "source").exists() or not self._assignment_in_gradebook():
             gradebook = self.root / "gradebook.db"
-            if self.db_url == self._sqlite_url and not gradebook.exists() and read_version(template) == self.version:
+            if self.default_gradebook and not gradebook.exists() and read_version(template) == self.version:
                 for folder in ["source", "release"]:
                     shutil.copytree(template / folder, self.root / folder, dirs_exist_ok=True)
                 shutil.copyfile(template / "gradebook.db", gradebook)
@@ -53,29 +61,31 @@ class ClassCourse:
             (self.root / VERSION_FILE).write_text(self.version)
         elif read_version(self.root) != self.version:
             self._rebuild(backups)
+        class_gradebook.record(self.root, self.db_url)
         self._write_config(grading, options)
 
     def _write_config(self, grading, options):
         """OUT/course/nbgrader_config.py: nbgrader's own commands in the course folder grade as this run
         does (nbgrader_commands: its pipeline, ``options`` and the kernel of ``grading``), with the class
         gradebook and an exchange folder inside OUT (nbgrader's default, /usr/local/share/nbgrader/exchange,
-        is seldom writable), so that nbgrader's list, collect and export work there too."""
+        is seldom writable), so that nbgrader's list, collect and export work there too. A gradebook's URL is
+        written without its password (class_gradebook: PGPASSWORD or ~/.pgpass give it there)."""
         exchange = self.out / "exchange"
         exchange.mkdir(parents=True, exist_ok=True)
-        default_db = self.db_url == f"sqlite:///{self.root / 'gradebook.db'}"
-        settings = nbgrader_commands.course_settings(self.root, options, grading.jupyter_path, exchange,
-                                                     None if default_db else self.db_url)
+        settings = nbgrader_commands.course_settings(
+            self.root, options, grading.jupyter_path, exchange,
+            None if self.default_gradebook else class_gradebook.without_password(self.db_url))
         (self.root / "nbgrader_config.py").write_text(nbgrader_commands.config_text(settings))
 
     def _rebuild(self, backups):
-        """The master changed: save the hand grades, take the submissions out of the class gradebook
-        (nbgrader changes no assignment that has some; a SQLite gradebook is backed up first), and
-        generate the assignment again."""
+        """The master changed: back the class gradebook up into ``backups`` (class_gradebook.backup:
+        BackupFailed stops the rebuild before it changes anything), save the hand grades, take the
+        submissions out of the gradebook (nbgrader changes no assignment that has some), and generate the
+        assignment again."""
         old = read_version(self.root) or "unknown"
-        if self.db_url.startswith("sqlite:///") and Path(self.db_url.removeprefix("sqlite:///")).exists():
-            backup = Path(backups) / f"gradebook-before-{self.version}.db"
-            backup.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(self.db_url.removeprefix("sqlite:///"), backup)
+        saved = class_gradebook.backup(self.db_url, backups, self.version)
+        if saved:
+            print(f"the class gradebook was backed up first: {saved[0]} ({saved[1]})")
         with self.gradebook() as gb, warnings.catch_warnings():
             warnings.simplefilter("ignore", SAWarning)  # nbgrader's relationships warn on autoflush
             kept = hand_grades.save(gb, self.out / hand_grades.FILE)

@@ -6,7 +6,8 @@ Writes, under OUT (default ./output):
     grades.csv              one row per student: every graded part, total, status, reason, and why it
                             needs review (signs of tampering; see autograder/grading/review.py)
     feedback/<student>.html feedback with the student's plots and the checks' messages (no hidden test code)
-    course/                 the nbgrader course: gradebook, autograded notebooks, feedback (formgrader works here)
+    course/                 the nbgrader course: gradebook (or --db-url's, e.g. on a PostgreSQL server:
+                            class_gradebook), autograded notebooks, feedback (formgrader works here)
     results.json            what has been graded, and under which version of the master (release.master_version),
                             so an interrupted run resumes where it stopped and an edited master regrades
     hand_grades.json        hand grades saved while the course is rebuilt for a new master (autograder/classrun/hand_grades.py)
@@ -29,10 +30,11 @@ import os
 import sys
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
 from tqdm import tqdm
 
 from autograder.assignment import release
-from autograder.classrun import late_record
+from autograder.classrun import class_gradebook, late_record
 from autograder.classrun.class_course import ClassCourse
 from autograder.classrun.ledger import Ledger
 from autograder.classrun.pool import LocalPool
@@ -46,7 +48,8 @@ from autograder.sandbox import kernel_launcher
 
 class ClassGrader:
     """Grade a class into ``out`` (Path) with GradingOptions ``options`` on ``workers`` (int) parallel
-    graders; ``db_url``: the class gradebook's SQLAlchemy URL (default SQLite in OUT/course)."""
+    graders; ``db_url``: the class gradebook's SQLAlchemy URL (default: the one recorded in OUT by an earlier
+    run, else SQLite in OUT/course: ClassCourse)."""
 
     def __init__(self, out, options, workers, db_url=None):
         self.out = Path(out).resolve()
@@ -157,7 +160,9 @@ def main(argv=None):
     parser.add_argument("submissions", type=Path, help="folder or zip of submissions")
     parser.add_argument("--out", type=Path, default=Path("output"), help="output folder (default: output)")
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="parallel graders (default: cores)")
-    parser.add_argument("--db-url", help="SQLAlchemy URL of the gradebook (default: SQLite in OUT/course)")
+    parser.add_argument("--db-url", help="SQLAlchemy URL of the class gradebook, e.g. postgresql://USER@HOST/DATABASE "
+                        "(password in ~/.pgpass or PGPASSWORD; default: SQLite in OUT/course; later runs use "
+                        "the one given first)")
     parser.add_argument("--force", action="store_true", help="grade again what was already graded")
     parser.add_argument("--student", action="append", default=[], metavar="ID",
                         help="grade only this student again (a regrade request), leaving the others; repeatable")
@@ -179,11 +184,16 @@ def main(argv=None):
     if grading.tier == "container":
         _close_to_kernels(parser, args.out)
     print(late_policy.describe() if late_policy else "late policy: none (nothing is late)")
-    grader = ClassGrader(args.out, grading, args.workers, args.db_url)
     try:
+        grader = ClassGrader(args.out, grading, args.workers, args.db_url)
+        if not grader.course.default_gradebook:
+            print(f"class gradebook: {class_gradebook.without_password(grader.db_url)}")
         submissions = grader.run(args.submissions, force=args.force, students=args.student)
-    except ValueError as error:
+    except (ValueError, class_gradebook.BackupFailed) as error:
         parser.error(str(error))
+    except OperationalError as error:  # its text names the server and the cause, never the password
+        parser.error(f"the class gradebook {class_gradebook.without_password(grader.db_url)} cannot be opened: "
+                     f"{error.orig}".strip())
     if late_policy:
         without, unknown = late_policy.gaps(submissions)
         if without:

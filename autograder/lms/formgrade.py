@@ -37,8 +37,8 @@ def main(argv=None):
     parser.add_argument("out", type=Path, help="the grader's output folder (it holds course/)")
     args, jupyter_options = parser.parse_known_args(argv)
     root = args.out / "course"
-    if not (root / "gradebook.db").exists():
-        parser.error(f"{root} holds no gradebook: grade first (./kit grade SUBMISSIONS --out {args.out})")
+    if not (root / "nbgrader_config.py").exists():  # written by ./kit grade, with the gradebook's URL when not SQLite
+        parser.error(f"{root} is no class course yet: grade first (./kit grade SUBMISSIONS --out {args.out})")
     os.chdir(root)
     command = jupyter_command(jupyter_options, as_root=os.geteuid() == 0)
     if AS_ROOT in command and AS_ROOT not in jupyter_options:
