@@ -11,3 +11,11 @@
 
 Which wing may import which is written once, in tests/unit/test_layers.py, and tested.
 """
+import sys
+
+# jsonschema, under nbformat, imports rfc3987_syntax where it is installed (jupyter-events' jsonschema extra brings
+# it) only to check the "iri" string formats, which no schema the kit validates uses; that module builds a Lark
+# grammar as it is imported: about 1 s of CPU in every process that reads a notebook (every grading process, every
+# command, every test process). Marked missing here, before anything imports nbformat, jsonschema goes on without
+# those two formats.
+sys.modules.setdefault("rfc3987_syntax", None)
