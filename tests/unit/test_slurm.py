@@ -41,8 +41,9 @@ def test_the_job_script_asks_slurm_for_one_core_per_worker_and_runs_them_in_the_
                           "#SBATCH -t 01:30:00"]
     kit = tmp_path / "kit"
     command = lines[-1].split()
-    assert lines[lines.index(directives[-1]) + 1:-1] == [f"cd {kit}", "source .venv/bin/activate", "export MPLBACKEND=Agg",
-                                                         f"export PYTHONPATH={kit}${{PYTHONPATH:+:$PYTHONPATH}}"]
+    prologue = lines[lines.index(directives[-1]) + 1:-1]
+    assert prologue == [f"cd {kit}", "source .venv/bin/activate", "export MPLBACKEND=Agg",
+                        f"export PYTHONPATH={kit}${{PYTHONPATH:+:$PYTHONPATH}}"]
     assert command[:3] == [f"{kit}/.venv/bin/python", "-m", "distributed.cli.dask_worker"]
     assert re.fullmatch(r"tls://127\.0\.0\.1:\d+", command[3]), command[3]
     option = {command[i]: command[i + 1] for i in range(4, len(command) - 1) if command[i].startswith("--")}
