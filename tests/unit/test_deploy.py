@@ -1,8 +1,12 @@
 """The Kubernetes manifests (deploy/kubernetes/) and the kit's image (deploy/Dockerfile), checked offline:
-every manifest parses and has the fields the kit relies on (JSON schemas below: Kubernetes' own schemas
-are not on this machine, and nothing is downloaded), and the manifests agree with each other and with
-the kit (the workers' scheduler address is the scheduler's Service, one image for all, the kit's memory
-limits, TLS for every role that connects)."""
+every manifest parses and has the fields the kit relies on (JSON schemas below); its pods and its Service
+are what Kubernetes 1.21's own PodSpec and ServiceSpec schemas allow, with no field they do not know
+(kubectl's strict validation; the schemas, in kubernetes_schemas.json, come from dask-kubernetes's
+DaskCluster definition: the whole Kubernetes API's are not on this machine, and nothing is downloaded);
+and the manifests agree with each other and with the kit (the workers' scheduler address is the
+scheduler's Service, one image for all, the kit's memory limits, TLS for every role that connects)."""
+import copy
+import json
 from pathlib import Path
 
 import jsonschema
@@ -86,6 +90,29 @@ def _manifests():
     return found
 
 
+def _strict(schema):
+    """``schema`` (an OpenAPI v3 schema of Kubernetes', as a dict) as the API server reads it with strict
+    field validation, in JSON Schema: no field its object does not name, int-or-string as either."""
+    schema = copy.deepcopy(schema)
+    todo = [schema]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, dict):
+            if "properties" in node:
+                node.setdefault("additionalProperties", False)
+            if node.get("format") == "int-or-string":
+                node["type"] = ["integer", "string"]
+            todo += node.values()
+        elif isinstance(node, list):
+            todo += node
+    return schema
+
+
+KUBERNETES_SCHEMAS = json.loads((Path(__file__).parent / "kubernetes_schemas.json").read_text())
+POD_SPEC = jsonschema.Draft7Validator(_strict(KUBERNETES_SCHEMAS["PodSpec"]))
+SERVICE_SPEC = jsonschema.Draft7Validator(_strict(KUBERNETES_SCHEMAS["ServiceSpec"]))
+
+
 def _container_of(manifest):
     return manifest["spec"]["template"]["spec"]["containers"][0]
 
@@ -99,6 +126,24 @@ def test_every_manifest_has_the_fields_the_kit_relies_on():
     assert set(manifests) == set(SCHEMAS)
     for name, manifest in manifests.items():
         jsonschema.Draft202012Validator(SCHEMAS[name]).validate(manifest)
+
+
+def test_the_pods_and_the_service_are_what_kubernetes_accepts():
+    checked = 0
+    for manifest in _manifests().values():
+        if manifest["kind"] == "Deployment":
+            POD_SPEC.validate(manifest["spec"]["template"]["spec"])
+            checked += 1
+        elif manifest["kind"] == "Service":
+            SERVICE_SPEC.validate(manifest["spec"])
+            checked += 1
+    assert checked == 3
+    workers = _manifests()["hw2-workers/Deployment"]["spec"]["template"]["spec"]
+    misspelt = copy.deepcopy(workers)
+    misspelt["containers"][0]["securtyContext"] = misspelt["containers"][0].pop("securityContext")
+    wrong_type = copy.deepcopy(workers)
+    wrong_type["containers"][0]["securityContext"]["privileged"] = "true"
+    assert not POD_SPEC.is_valid(misspelt) and not POD_SPEC.is_valid(wrong_type)
 
 
 def test_the_schemas_refuse_what_would_break_grading():
@@ -159,7 +204,8 @@ def test_kustomize_applies_every_manifest_in_the_namespace_they_name():
 
 def test_the_image_holds_the_kit_with_the_venv_that_kit_would_make():
     """deploy/Dockerfile installs requirements.txt into /kit/.venv and stamps it as ./kit's setup does (so
-    ./kit worker starts without reinstalling), and leaves the machine's own .venv out of the image."""
+    ./kit worker starts without reinstalling), and leaves the machine's own .venv out of the image, not
+    what grading reads (the master, the hidden reference, the data)."""
     dockerfile = (REPO / "deploy" / "Dockerfile").read_text()
     kit = (REPO / "kit").read_text()
     assert "sha256sum requirements.txt | cut -d' ' -f1" in kit and 'stamp="$VENV/.requirements.sha256"' in kit
@@ -168,3 +214,4 @@ def test_the_image_holds_the_kit_with_the_venv_that_kit_would_make():
     assert "WORKDIR /kit" in dockerfile and "PYTHONPATH=/kit" in dockerfile
     ignored = (REPO / "deploy" / "Dockerfile.dockerignore").read_text().split()
     assert {".venv", ".git", "output"} <= set(ignored)
+    assert not {"autograder", "solutions", "generated", "data", "kit", "requirements.txt"} & set(ignored)
