@@ -7,9 +7,12 @@ and the manifests agree with each other and with the kit (the workers' scheduler
 scheduler's Service, one image for all, the kit's memory limits, TLS for every role that connects)."""
 import copy
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import jsonschema
+import pytest
 import yaml
 
 from autograder.grading.environment import GRADER_MEMORY_MB
@@ -200,6 +203,21 @@ def test_kustomize_applies_every_manifest_in_the_namespace_they_name():
                                                         if path.name != "kustomization.yaml")
     assert kustomization["namespace"] == _manifests()["hw2-grading/Namespace"]["metadata"]["name"]
     assert [image["name"] for image in kustomization["images"]] == ["hw2-grader"]
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl (with its kustomize) is not installed")
+def test_kustomize_builds_them_into_one_namespace_with_the_courses_image():
+    """What `kubectl apply -k deploy/kubernetes` would send: kubectl's own kustomize, offline."""
+    built = subprocess.run(["kubectl", "kustomize", str(KUBERNETES)], capture_output=True, text=True, check=True,
+                           timeout=60).stdout
+    kustomization = yaml.safe_load((KUBERNETES / "kustomization.yaml").read_text())
+    image = "{newName}:{newTag}".format(**kustomization["images"][0])
+    objects = {f"{each['metadata']['name']}/{each['kind']}": each for each in yaml.safe_load_all(built)}
+    assert set(objects) == set(_manifests())
+    for name, each in objects.items():
+        assert each["kind"] == "Namespace" or each["metadata"]["namespace"] == kustomization["namespace"], name
+        if each["kind"] == "Deployment":
+            assert _container_of(each)["image"] == image
 
 
 def test_the_image_holds_the_kit_with_the_venv_that_kit_would_make():

@@ -55,6 +55,8 @@ def test_the_job_script_asks_slurm_for_one_core_per_worker_and_runs_them_in_the_
 
 
 def test_only_holders_of_the_runs_key_reach_the_scheduler_and_the_printed_command_carries_it(tmp_path):
+    """The coordinator's line carries the run's certificate and key, which connect; plain TCP and the
+    certificate of another run (another authority) are refused."""
     with slurm.run_credentials(tmp_path) as security:
         folder = os.path.dirname(security.tls_client_key)
         assert stat.S_IMODE(os.stat(folder).st_mode) == 0o700, "the key's folder is this user's alone"
@@ -69,6 +71,8 @@ def test_only_holders_of_the_runs_key_reach_the_scheduler_and_the_printed_comman
                 assert client.scheduler_info()["address"] == cluster.scheduler_address
             with pytest.raises(Exception):  # plain TCP, no certificate: the scheduler closes the connection
                 Client(cluster.scheduler_address.replace("tls://", "tcp://"), timeout=3)
+            with slurm.run_credentials(tmp_path) as other, pytest.raises(Exception, match="certificate"):
+                Client(cluster.scheduler_address, security=other, timeout=3)  # another run's certificate
 
 
 def test_the_jobs_are_submitted_with_that_script_and_cancelled_when_the_command_stops(tmp_path, monkeypatch):
