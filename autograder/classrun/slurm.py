@@ -44,7 +44,6 @@ from autograder.grading.options import GradingOptions
 MB = 1024 * 1024
 THREADS_PER_WORKER = 1  # a worker grades one submission at a time
 SCHEDULER_PORT = 8786  # Dask's own default
-DASHBOARD = "127.0.0.1:8787"  # Dask's dashboard, on this machine only (ssh -L 8787:localhost:8787 to see it)
 
 
 @dataclass(frozen=True)
@@ -58,6 +57,8 @@ class SlurmWorkers:
     queue, account: str or None, SLURM's partition (-p) and account (-A)
     port: int, the scheduler's port on this machine
     interface: str or None, the network interface of the scheduler and workers (e.g. ib0); None: Dask's choice
+    dashboard: str, the address of Dask's dashboard: on this machine only by default (ssh -L 8787:localhost:8787
+        to see it); another port when 8787 is taken (a shared login node)
     log_directory: Path or None, the jobs' stdout and stderr (SLURM's default: the folder sbatch ran in)
     """
     kit: Path = REPO
@@ -68,6 +69,7 @@ class SlurmWorkers:
     account: str | None = None
     port: int = SCHEDULER_PORT
     interface: str | None = None
+    dashboard: str = "127.0.0.1:8787"
     log_directory: Path | None = None
 
 
@@ -106,7 +108,7 @@ def slurm_cluster(workers, security=None):
         interface=workers.interface, log_directory=str(workers.log_directory) if workers.log_directory else None,
         python=str(Path(workers.kit) / ".venv" / "bin" / "python"),
         job_script_prologue=job_script_prologue(workers.kit), job_name="hw2-grading",
-        scheduler_options={"port": workers.port, "dashboard_address": DASHBOARD}, security=security)
+        scheduler_options={"port": workers.port, "dashboard_address": workers.dashboard}, security=security)
 
 
 def coordinator_command(cluster):
@@ -154,6 +156,8 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=defaults.port,
                         help=f"the scheduler's port (default: {defaults.port})")
     parser.add_argument("--interface", help="network interface of the scheduler and workers, e.g. ib0")
+    parser.add_argument("--dashboard", default=defaults.dashboard,
+                        help=f"address of Dask's dashboard (default: {defaults.dashboard})")
     parser.add_argument("--no-tls", dest="tls", action="store_false", help="plain TCP (anyone reaching the port "
                                                                            "can run code on the workers)")
     parser.add_argument("--credentials", type=Path, default=Path.home(),
@@ -163,7 +167,7 @@ def main(argv=None):
     workers = SlurmWorkers(kit=args.kit.resolve(), processes=args.processes,
                            memory_mb_per_worker=args.memory_mb_per_worker, walltime=args.walltime, queue=args.queue,
                            account=args.account, port=args.port, interface=args.interface,
-                           log_directory=args.log_directory)
+                           dashboard=args.dashboard, log_directory=args.log_directory)
     with run_credentials(args.credentials) if args.tls else nullcontext() as security:
         cluster = slurm_cluster(workers, security)
         if args.print_job_script:

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="the run
 
 
 def _workers(tmp_path, **given):
-    return slurm.SlurmWorkers(**{"kit": tmp_path / "kit", "port": 0, "interface": "lo", "queue": "short",
+    return slurm.SlurmWorkers(**{"kit": tmp_path / "kit", "port": 0, "dashboard": "127.0.0.1:0", "interface": "lo",
+                                 "queue": "short",
                                  "account": "cs101", "walltime": "01:30:00", **given})
 
 
@@ -30,6 +31,7 @@ def test_the_job_script_asks_slurm_for_one_core_per_worker_and_runs_them_in_the_
     environment, one Dask worker of one thread per core, connected over TLS to the scheduler with the
     run's certificate, which is gone when the command ends. Nothing is submitted."""
     slurm.main(["--print-job-script", "--kit", str(tmp_path / "kit"), "--processes", "3", "--port", "0",
+                "--dashboard", "127.0.0.1:0",
                 "--interface", "lo", "--queue", "short", "--account", "cs101", "--walltime", "01:30:00",
                 "--credentials", str(tmp_path)])
     script = capsys.readouterr().out
