@@ -129,7 +129,7 @@ def serve(cluster, jobs, stop):
     try:
         cluster.scale(jobs=jobs)
         print(f"{jobs} SLURM job(s) of grading workers submitted; the scheduler is {cluster.scheduler_address}.\n"
-              f"Grade through them (from the folder with the submissions):\n  {coordinator_command(cluster)}\n"
+              f"Grade through them, from the kit's folder:\n  {coordinator_command(cluster)}\n"
               "Ctrl-C here cancels the jobs.", flush=True)
         stop.wait()
     finally:
