@@ -169,11 +169,11 @@ def main(argv=None):
                            account=args.account, port=args.port, interface=args.interface,
                            dashboard=args.dashboard, log_directory=args.log_directory)
     with run_credentials(args.credentials) if args.tls else nullcontext() as security:
-        cluster = slurm_cluster(workers, security)
         if args.print_job_script:
-            print(cluster.job_script())
-            cluster.close()
+            with slurm_cluster(workers, security) as cluster:
+                print(cluster.job_script())
             return
+        cluster = slurm_cluster(workers, security)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
