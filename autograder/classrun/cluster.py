@@ -11,7 +11,8 @@ own kit (once per worker process, in its own local directory), with the local po
 function (pool.grade_to_bytes), and sends back the ResultBundle as bytes, which the coordinator records
 as it records a local pool's. A worker whose kit has another master version refuses the task.
 
-Faults are left to Dask: a task whose worker dies is run again on another, until the scheduler's
+Faults are left to Dask: a task whose worker dies (out of memory, killed, or ended by its own watchdog
+when the grading goes KILL_MARGIN seconds past the submission timeout) is run again on another, until the scheduler's
 ``allowed-failures`` (distributed.scheduler.allowed-failures, 3 by default) is passed; then it is an
 error row (KILLED). At most as many tasks as the cluster has threads are given to the scheduler at
 once, so that a worker that dies was grading the one task it holds, and no other is blamed for its
@@ -31,7 +32,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from autograder.assignment import release
-from autograder.classrun.pool import grade_to_bytes
+from autograder.classrun.pool import KILL_MARGIN, grade_to_bytes
 from autograder.grading import environment
 from autograder.grading.bundle import ResultBundle
 from autograder.grading.options import GradingOptions
@@ -41,8 +42,8 @@ from autograder.sandbox import kernel_launcher
 RETRIES = 2  # a task that raised (a worker refused it) is given again, maybe to another worker
 CONNECT_TIMEOUT = 30  # seconds to reach the scheduler
 WORKER_BLAS_THREADS = 1  # ./kit worker: one single-threaded worker process per core
-KILLED = ("killed the worker that graded it {times} times (a grading process died each time: out of memory, or "
-          "killed)")
+KILLED = ("killed the worker that graded it {times} times (its grading process died each time: out of memory, "
+          "past its time, or killed)")
 WORK = "hw2-grading"  # in a worker's local directory: its grading environments and private courses
 
 
@@ -107,7 +108,22 @@ def grade_on_worker(student, notebook, version, options):
     if ready.version != version:
         raise WorkerRefused(f"the worker's kit has master version {ready.version}, the coordinator's "
                             f"{version}: run the same kit on both machines (the same commit, ./kit build)")
-    return grade_to_bytes(student, notebook, ready, options, folder / f"grading-{threading.get_ident()}")
+    watchdog = threading.Timer(options.submission_timeout + KILL_MARGIN, end_overdue, args=(student, options))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        return grade_to_bytes(student, notebook, ready, options, folder / f"grading-{threading.get_ident()}")
+    finally:
+        watchdog.cancel()
+
+
+def end_overdue(student, options):
+    """End this worker process, whose grading of ``student`` has gone KILL_MARGIN seconds past the
+    submission timeout of ``options`` (as the local pool kills such a worker): its kernels go with it, its
+    nanny starts another, and the scheduler gives the task to a worker again, up to allowed-failures."""
+    print(f"grading {printable(student)} took longer than {options.submission_timeout + KILL_MARGIN} s: this worker "
+          "process ends", file=sys.stderr, flush=True)
+    os._exit(3)
 
 
 def worker_environment(options, folder):

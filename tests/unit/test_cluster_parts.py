@@ -5,6 +5,8 @@ import dataclasses
 import pickle
 import subprocess
 import sys
+import threading
+import time
 from types import SimpleNamespace
 
 import cloudpickle
@@ -99,3 +101,18 @@ def test_a_task_key_names_the_student_and_changes_with_what_grading_depends_on()
     assert key.startswith("hw2-grade-ann-") and key == cluster.ClusterTask("ann", b"{}", "aaaa1111", GradingOptions()).key
     assert key != dataclasses.replace(TASK, notebook=b"{ }").key != dataclasses.replace(TASK, version="c").key
     assert key != dataclasses.replace(TASK, options=GradingOptions(cell_timeout=5)).key
+
+
+def test_a_grading_past_its_time_ends_the_worker_process(worker, monkeypatch):
+    """As the local pool kills a worker past the submission timeout and KILL_MARGIN, the worker's watchdog
+    ends its process (end_overdue: os._exit, replaced here; its nanny starts another, the scheduler gives
+    the task again)."""
+    ended = threading.Event()
+    monkeypatch.setattr(cluster, "KILL_MARGIN", 0)
+    monkeypatch.setattr(cluster, "end_overdue", lambda student, options: ended.set())
+    monkeypatch.setattr(cluster, "grade_to_bytes", lambda *args: ended.wait(10) and b"over")
+    options = dataclasses.replace(worker, submission_timeout=1)
+    monkeypatch.setitem(cluster._environments, options, cluster._environments[worker])
+    started = time.monotonic()
+    assert cluster.grade_on_worker("ann", b"{}", "aaaa1111", options) == b"over"
+    assert 0.9 < time.monotonic() - started < 9
