@@ -21,6 +21,7 @@ the run stops (SchedulerLost) with what was graded recorded. (distributed is imp
 used: a run on this machine alone does not pay for it.)
 """
 import argparse
+import collections
 import dataclasses
 import hashlib
 import os
@@ -36,12 +37,13 @@ from autograder.classrun.pool import KILL_MARGIN, grade_to_bytes
 from autograder.grading import environment
 from autograder.grading.bundle import ResultBundle
 from autograder.grading.options import GradingOptions
-from autograder.outputs.terminal import printable
+from autograder.outputs.terminal import plural, printable
 from autograder.sandbox import kernel_launcher
 
 RETRIES = 2  # a task that raised (a worker refused it) is given again, maybe to another worker
 CONNECT_TIMEOUT = 30  # seconds to reach the scheduler
 WORKER_BLAS_THREADS = 1  # ./kit worker: one single-threaded worker process per core
+WORKER_TIER = "full"  # the sandbox tier a run through a scheduler asks of the workers, unless --no-sandbox
 KILLED = ("killed the worker that graded it {times} times (its grading process died each time: out of memory, "
           "past its time, or killed)")
 WORK = "hw2-grading"  # in a worker's local directory: its grading environments and private courses
@@ -172,7 +174,7 @@ class ClusterPool:
         try:
             with tqdm(total=len(todo), unit="submission", desc="grading", dynamic_ncols=True) as bar:
                 tqdm.write(f"Dask scheduler {self.address}: {self._describe(client)}")
-                waiting, running, keys = list(todo), as_completed(loop=client.loop), {}
+                waiting, running, keys = collections.deque(todo), as_completed(loop=client.loop), {}
                 self._submit(client, todo, waiting, running, keys)
                 for future in running:
                     key = keys.pop(future.key)
@@ -191,15 +193,15 @@ class ClusterPool:
     def _describe(client):
         """The cluster as the terminal says it: '2 workers, 2 threads' (str)."""
         threads = client.nthreads()
-        return (f"{len(threads)} worker{'s' * (len(threads) != 1)}, {sum(threads.values())} "
-                f"thread{'s' * (sum(threads.values()) != 1)}" if threads else "no worker yet (waiting for one)")
+        return f"{plural(len(threads), 'worker')}, {plural(sum(threads.values()), 'thread')}" if threads else \
+            "no worker yet (waiting for one)"
 
     def _submit(self, client, todo, waiting, running, keys):
-        """Give the scheduler tasks from ``waiting`` (list of keys of ``todo``) until as many run as the
+        """Give the scheduler tasks from ``waiting`` (deque of keys of ``todo``) until as many run as the
         cluster has threads (one at least, when it has none yet); ``keys``: {Dask key: key of todo}."""
         threads = sum(client.nthreads().values())
         while waiting and running.count() < max(1, threads):
-            key = waiting.pop(0)
+            key = waiting.popleft()
             task = todo[key]
             keys[task.key] = key
             running.add(client.submit(task_function(), task.student, task.notebook, task.version,

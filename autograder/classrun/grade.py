@@ -183,13 +183,15 @@ def main(argv=None):
         late_policy, replaced = late_record.settle(args.out, given, args.change_late_policy)
     except (OSError, ValueError) as error:
         parser.error(str(error))
-    grading = options.from_arguments(args, kernel_launcher.sandbox_tier())
+    if args.scheduler and args.kernel_spec:
+        parser.error("--kernel-spec names a file of this machine, which the workers of --scheduler cannot read")
+    # through a scheduler, the workers' kernels are sandboxed fully (they refuse what their machine cannot give),
+    # whatever this machine could give
+    grading = options.from_arguments(args, cluster.WORKER_TIER if args.scheduler else kernel_launcher.sandbox_tier())
     print(kernel_launcher.TIER_LINES[grading.tier])
     if grading.tier == "container":
         _close_to_kernels(parser, args.out)
     print(late_policy.describe() if late_policy else "late policy: none (nothing is late)")
-    if args.scheduler and grading.kernel_spec:
-        parser.error("--kernel-spec names a file of this machine, which the workers of --scheduler cannot read")
     grader = ClassGrader(args.out, grading, args.workers, args.db_url, args.scheduler)
     try:
         submissions = grader.run(args.submissions, force=args.force, students=args.student)
