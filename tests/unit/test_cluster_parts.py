@@ -3,6 +3,7 @@ master version or a sandbox tier it cannot give, the error rows of a task that f
 task that a scheduler without the kit can unpickle. tests/e2e/test_cluster.py grades through a real one."""
 import dataclasses
 import pickle
+import socket
 import subprocess
 import sys
 import threading
@@ -116,3 +117,12 @@ def test_a_grading_past_its_time_ends_the_worker_process(worker, monkeypatch):
     started = time.monotonic()
     assert cluster.grade_on_worker("ann", b"{}", "aaaa1111", options) == b"over"
     assert 0.9 < time.monotonic() - started < 9
+
+
+def test_a_scheduler_that_cannot_be_reached_stops_the_run_saying_where(monkeypatch):
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT", 1)
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{closed.getsockname()[1]}"  # bound, never listening: connections refused
+        with pytest.raises(cluster.SchedulerLost, match=f"cannot reach the Dask scheduler at {address}"):
+            cluster.ClusterPool(address, GradingOptions(), None).grade_all({"ann": TASK})
