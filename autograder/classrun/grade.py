@@ -1,6 +1,7 @@
 """Grade a class: parallel nbgrader autograding of a folder or zip of submissions.
 
-    python -m autograder.classrun.grade SUBMISSIONS [--out OUT] [--workers N] [--db-url URL] ...
+    python -m autograder.classrun.grade SUBMISSIONS [--out OUT] [--workers N | --scheduler tcp://HOST:8786]
+                                        [--db-url URL] ...
 
 Writes, under OUT (default ./output):
     grades.csv              one row per student: every graded part, total, status, reason, and why it
@@ -21,9 +22,10 @@ Run again after grading by hand in formgrader, it grades nothing new but writes 
 and the feedback of students whose hand grades changed again, from the gradebook.
 
 Each submission is graded by the grading core (autograder.grading.core: nbgrader in a private course
-with its own gradebook) in a pool of workers (autograder.classrun.pool), and its result bundle is
-written into the class course and gradebook by this process alone (class_course), then recorded in
-the ledger (ledger). Submissions are only ever read.
+with its own gradebook) in a pool of workers on this machine (autograder.classrun.pool), or with
+--scheduler on the workers of a Dask cluster (autograder.classrun.cluster: ./kit worker on each grading
+machine; no shared folder), and its result bundle is written into the class course and gradebook by
+this process alone (class_course), then recorded in the ledger (ledger). Submissions are only ever read.
 """
 import argparse
 import os
@@ -34,7 +36,7 @@ from sqlalchemy.exc import OperationalError
 from tqdm import tqdm
 
 from autograder.assignment import release
-from autograder.classrun import class_gradebook, late_record
+from autograder.classrun import class_gradebook, cluster, late_record
 from autograder.classrun.class_course import ClassCourse
 from autograder.classrun.ledger import Ledger
 from autograder.classrun.pool import LocalPool
@@ -48,14 +50,15 @@ from autograder.sandbox import kernel_launcher
 
 class ClassGrader:
     """Grade a class into ``out`` (Path) with GradingOptions ``options`` on ``workers`` (int) parallel
-    graders; ``db_url``: the class gradebook's SQLAlchemy URL (default: the one recorded in OUT by an earlier
-    run, else SQLite in OUT/course: ClassCourse)."""
+    graders, or on the workers of the Dask scheduler at ``scheduler`` (str, tcp://HOST:PORT); ``db_url``: the
+    class gradebook's SQLAlchemy URL (default: the one recorded in OUT by an earlier run, else SQLite in
+    OUT/course: ClassCourse)."""
 
-    def __init__(self, out, options, workers, db_url=None):
+    def __init__(self, out, options, workers, db_url=None, scheduler=None):
         self.out = Path(out).resolve()
         self.work = self.out / "work"
-        self.workers = workers
-        self.options = options.for_workers(workers)
+        self.workers, self.scheduler = workers, scheduler
+        self.options = options.for_workers(workers) if scheduler is None else cluster.options_for_cluster(options)
         self.version = release.master_version()
         self.course = ClassCourse(self.out, self.version, db_url)
         self.ledger = Ledger(self.out)
@@ -98,12 +101,14 @@ class ClassGrader:
                 if previous.get("sha256") not in (None, submission.sha256):
                     self.new_files.append(submission.student_id)
         unchanged = len(submissions) - len(todo) - unreadable - left
-        print(batch_line(len(submissions), len(todo), unchanged, unreadable, left, students, self.workers))
+        graders = plural(self.workers, "worker") if self.scheduler is None else f"Dask scheduler {self.scheduler}"
+        print(batch_line(len(submissions), len(todo), unchanged, unreadable, left, students, graders))
         if stale:
             print(f"{stale} of them were graded under an earlier version of the master: graded again under {self.version}")
         by_student = {s.student_id: s for s in todo}
-        pool = LocalPool(self.work, self.workers, self.options, lambda student, bundle: self._record(
-            by_student[student], bundle))
+        record = lambda student, bundle: self._record(by_student[student], bundle)  # noqa: E731
+        pool = LocalPool(self.work, self.workers, self.options, record) if self.scheduler is None else \
+            cluster.ClusterPool(self.scheduler, self.options, record)
         try:
             pool.grade_all({s.student_id: pool.task(s.student_id, s.path.read_bytes(), self.environment)
                             for s in todo})
@@ -143,16 +148,17 @@ class ClassGrader:
         return rows
 
 
-def batch_line(found, todo, unchanged, unreadable, left, asked, workers):
+def batch_line(found, todo, unchanged, unreadable, left, asked, graders):
     """What a run says first (str): of ``found`` submissions, how many are ``todo``, ``unchanged``,
     ``unreadable`` and ``left`` as they are (ints; only those there are), the students ``asked`` for
-    (list of str) and the ``workers``, e.g. '3 submissions: 2 to grade, 1 unreadable (an error row) (2 workers)'."""
+    (list of str) and who grades (``graders``, str: '2 workers', or a Dask scheduler), e.g. '3 submissions:
+    2 to grade, 1 unreadable (an error row) (2 workers)'."""
     others = [f"{unchanged} already graded and unchanged" if unchanged else "",
               f"{unreadable} unreadable ({'an error row each' if unreadable > 1 else 'an error row'})" if unreadable
               else "", f"{left} left as {'they are' if left > 1 else 'it is'}" if left else ""]
     return (f"{plural(found, 'submission')}: {todo} to grade"
             + (f" (asked: {', '.join(map(printable, asked))})" if asked else "")
-            + "".join(", " + text for text in others if text) + f" ({plural(workers, 'worker')})")
+            + "".join(", " + text for text in others if text) + f" ({graders})")
 
 
 def main(argv=None):
@@ -160,6 +166,9 @@ def main(argv=None):
     parser.add_argument("submissions", type=Path, help="folder or zip of submissions")
     parser.add_argument("--out", type=Path, default=Path("output"), help="output folder (default: output)")
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="parallel graders (default: cores)")
+    parser.add_argument("--scheduler", metavar="tcp://HOST:8786",
+                        help="grade on the workers of this Dask scheduler (./kit worker on each grading machine; "
+                             "they need the same kit, not this machine's folders) instead of on this machine")
     parser.add_argument("--db-url", help="SQLAlchemy URL of the class gradebook, e.g. postgresql://USER@HOST/DATABASE "
                         "(password in ~/.pgpass or PGPASSWORD; default: SQLite in OUT/course; later runs use "
                         "the one given first)")
@@ -179,13 +188,17 @@ def main(argv=None):
         late_policy, replaced = late_record.settle(args.out, given, args.change_late_policy)
     except (OSError, ValueError) as error:
         parser.error(str(error))
-    grading = options.from_arguments(args, kernel_launcher.sandbox_tier())
+    if args.scheduler and args.kernel_spec:
+        parser.error("--kernel-spec names a file of this machine, which the workers of --scheduler cannot read")
+    # through a scheduler, the workers' kernels are sandboxed fully (they refuse what their machine cannot give),
+    # whatever this machine could give
+    grading = options.from_arguments(args, cluster.WORKER_TIER if args.scheduler else kernel_launcher.sandbox_tier())
     print(kernel_launcher.TIER_LINES[grading.tier])
     if grading.tier == "container":
         _close_to_kernels(parser, args.out)
     print(late_policy.describe() if late_policy else "late policy: none (nothing is late)")
     try:
-        grader = ClassGrader(args.out, grading, args.workers, args.db_url)
+        grader = ClassGrader(args.out, grading, args.workers, args.db_url, args.scheduler)
         if not grader.course.default_gradebook:
             print(f"class gradebook: {class_gradebook.without_password(grader.db_url)}")
         submissions = grader.run(args.submissions, force=args.force, students=args.student)
@@ -194,6 +207,9 @@ def main(argv=None):
     except OperationalError as error:  # its text names the server and the cause, never the password
         parser.error(f"the class gradebook {class_gradebook.without_password(grader.db_url)} cannot be opened: "
                      f"{error.orig}".strip())
+    except cluster.SchedulerLost as error:
+        print(f"\nStopped: {error}; run the same command again to grade the rest.", file=sys.stderr)
+        sys.exit(1)
     if late_policy:
         without, unknown = late_policy.gaps(submissions)
         if without:

@@ -75,16 +75,26 @@ def grade_in_worker(task):
         with open(task.log_file, "w") as log:  # nbgrader's and the kernel's chatter, kept off the progress bar
             os.dup2(log.fileno(), 1)
             os.dup2(log.fileno(), 2)
-        started = time.perf_counter()
         try:
-            bundle = core.grade(task.notebook, task.student, task.environment, task.options, task.work)
-        except Exception as error:  # a bug or an I/O failure: an error row, not a stopped batch
-            bundle = ResultBundle(student=task.student, version=task.environment.version,
-                                  error=f"the grader failed: {type(error).__name__}: {error}")
+            return grade_to_bytes(task.student, task.notebook, task.environment, task.options, task.work)
         finally:
             task.pid_file.unlink(missing_ok=True)
-            shutil.rmtree(task.work, ignore_errors=True)  # the bundle holds all that is kept
-        bundle.seconds = time.perf_counter() - started
+
+
+def grade_to_bytes(student, notebook, environment, options, work):
+    """Grade ``notebook`` (bytes) of ``student`` (str) with the grading core against ``environment``
+    (GradingEnvironment) with ``options`` (GradingOptions) in the folder ``work`` (Path, removed after);
+    return its ResultBundle as bytes. The grading itself of every worker: this machine's pool and a
+    Dask cluster's workers (autograder.classrun.cluster) both call it."""
+    started = time.perf_counter()
+    try:
+        bundle = core.grade(notebook, student, environment, options, work)
+    except Exception as error:  # a bug or an I/O failure: an error row, not a stopped batch
+        bundle = ResultBundle(student=student, version=environment.version,
+                              error=f"the grader failed: {type(error).__name__}: {error}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # the bundle holds all that is kept
+    bundle.seconds = time.perf_counter() - started
     return bundle.to_bytes()
 
 

@@ -39,6 +39,9 @@ TOOLCHAIN = hashlib.sha256("\n".join([nbgrader.__version__, course.CONFIG_FILE.r
                                        Path(course.__file__).read_text()]).encode()).hexdigest()[:12]
 # Set to the id of the mount namespace the kit made for a process (private_mounts); its children inherit it.
 OWN_MOUNTS = "HW2_OWN_MOUNT_NAMESPACE"
+# The calling thread's mount namespace: a Dask worker grades in a thread of a process that has others, and
+# the kernels that thread starts inherit its namespace (in a process of one thread, the process's)
+MOUNT_NAMESPACE = "/proc/thread-self/ns/mnt"
 
 
 @dataclass(frozen=True)
@@ -133,18 +136,19 @@ def single_threaded():
 
 
 def private_mounts():
-    """Give this process (single-threaded: see single_threaded) and the processes it starts a mount
-    namespace of their own: the ipc tmpfs of each grading kernel (ResilientExecute.ipc_tmpfs_mb) is
-    mounted there and vanishes with them. Needs root with namespaces; marked in OWN_MOUNTS."""
+    """Give this process (single-threaded: see single_threaded; in a process of several threads, the
+    calling thread alone, as in a Dask worker whose one task thread grades) and the processes it starts
+    a mount namespace of their own: the ipc tmpfs of each grading kernel (ResilientExecute.ipc_tmpfs_mb)
+    is mounted there and vanishes with them. Needs root with namespaces; marked in OWN_MOUNTS."""
     kernel_launcher.private_mount_namespace()
-    os.environ[OWN_MOUNTS] = os.readlink("/proc/self/ns/mnt")
+    os.environ[OWN_MOUNTS] = os.readlink(MOUNT_NAMESPACE)
 
 
 def has_private_mounts():
     """Whether this process is in a mount namespace the kit made (private_mounts, in it or in the
     process that started it, e.g. ./kit formgrade's Jupyter server)."""
     mark = os.environ.get(OWN_MOUNTS)
-    return mark is not None and mark == os.readlink("/proc/self/ns/mnt")
+    return mark is not None and mark == os.readlink(MOUNT_NAMESPACE)
 
 
 def _write_kernel_spec(kernel_dir, options):

@@ -68,9 +68,9 @@ def test_the_terminal_calls_no_total_final_while_parts_wait_for_hand_grades(caps
 
 def test_the_run_s_first_line_counts_only_what_there_is_with_plurals():
     """Issue 23: a first run said "1 already graded, unreadable or left as they are"."""
-    assert grade.batch_line(2, 1, 0, 1, 0, [], 2) == "2 submissions: 1 to grade, 1 unreadable (an error row) (2 workers)"
-    assert grade.batch_line(1, 1, 0, 0, 0, [], 1) == "1 submission: 1 to grade (1 worker)"
-    assert grade.batch_line(6, 1, 2, 2, 1, ["bob"], 2) == ("6 submissions: 1 to grade (asked: bob), 2 already graded and "
+    assert grade.batch_line(2, 1, 0, 1, 0, [], "2 workers") == "2 submissions: 1 to grade, 1 unreadable (an error row) (2 workers)"
+    assert grade.batch_line(1, 1, 0, 0, 0, [], "1 worker") == "1 submission: 1 to grade (1 worker)"
+    assert grade.batch_line(6, 1, 2, 2, 1, ["bob"], "2 workers") == ("6 submissions: 1 to grade (asked: bob), 2 already graded and "
                                                             "unchanged, 2 unreadable (an error row each), 1 left as it is "
                                                             "(2 workers)")
 
