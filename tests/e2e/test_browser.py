@@ -316,7 +316,9 @@ def test_script_in_a_submission_runs_neither_in_formgrader_nor_in_feedback(tmp_p
 @pytest.mark.xdist_group("examples_graded")  # with the other tests of the examples graded once
 def test_formgraders_autograde_button_grades_as_the_kit_does(examples_graded, tmp_path):
     """Formgrader's autograde button, in the server ./kit formgrade starts, runs the kit's pipeline (the class
-    course's nbgrader_config.py): bob's stale scores in the gradebook become the 29.62 ./kit grade gave."""
+    course's nbgrader_config.py): bob's stale scores in the gradebook become the 29.62 ./kit grade gave. The button
+    calls the nbgrader app `nbgrader autograde` runs, in the server: tests/e2e/test_front_ends.py runs that by hand
+    for every student."""
     out, rows = tmp_path / "out", examples_graded[1]
     shutil.copytree(examples_graded[0], out, symlinks=True)
     db = out / "course" / "gradebook.db"
