@@ -36,7 +36,7 @@ from autograder.assignment import release
 from autograder.classrun.pool import KILL_MARGIN, grade_to_bytes
 from autograder.grading import environment
 from autograder.grading.bundle import ResultBundle
-from autograder.grading.options import GradingOptions
+from autograder.grading.options import GradingOptions, usable_cores
 from autograder.outputs.terminal import plural, printable
 from autograder.sandbox import kernel_launcher
 
@@ -254,7 +254,7 @@ def worker_environ():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("scheduler", help="the Dask scheduler's address, tcp://HOST:8786")
-    parser.add_argument("--nworkers", type=int, default=os.cpu_count(),
+    parser.add_argument("--nworkers", type=int, default=usable_cores(),
                         help="worker processes, each grading one submission at a time (default: cores)")
     args, options = parser.parse_known_args(argv)
     if "--nthreads" in options:

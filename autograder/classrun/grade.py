@@ -28,7 +28,6 @@ machine; no shared folder), and its result bundle is written into the class cour
 this process alone (class_course), then recorded in the ledger (ledger). Submissions are only ever read.
 """
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -165,7 +164,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("submissions", type=Path, help="folder or zip of submissions")
     parser.add_argument("--out", type=Path, default=Path("output"), help="output folder (default: output)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="parallel graders (default: cores)")
+    parser.add_argument("--workers", type=int, default=options.usable_cores(), help="parallel graders (default: cores)")
     parser.add_argument("--scheduler", metavar="tcp://HOST:8786",
                         help="grade on the workers of this Dask scheduler (./kit worker on each grading machine; "
                              "they need the same kit, not this machine's folders) instead of on this machine")

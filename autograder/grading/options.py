@@ -9,6 +9,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 IPC_TMPFS_MB = 256  # sandbox: the room a kernel has in its ipc folder (sockets, large arrays for the hidden tests)
+CGROUP = Path("/sys/fs/cgroup")
+
+
+def usable_cores(cgroup=CGROUP):
+    """The cores (int, at least 1) this process may keep busy: those it may run on, fewer where the CPU quota of
+    its container allows less (``cgroup``: the cgroup file system; v2's cpu.max, v1's cpu/cpu.cfs_quota_us),
+    as under Docker's --cpus and on Gradescope, where os.cpu_count() is the host's."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    for quota_file, period_file in [(cgroup / "cpu.max", None),
+                                    (cgroup / "cpu" / "cpu.cfs_quota_us", cgroup / "cpu" / "cpu.cfs_period_us")]:
+        try:
+            fields = quota_file.read_text().split()
+            quota, period = fields[0], fields[1] if period_file is None else period_file.read_text().strip()
+            if quota not in ("max", "-1"):
+                cores = min(cores, max(1, int(int(quota) / int(period))))
+        except (OSError, ValueError, IndexError):
+            continue
+    return max(1, cores)
 
 
 @dataclass(frozen=True)
@@ -49,7 +67,7 @@ class GradingOptions:
         ``workers`` (int) parallel graders, so that kernels never oversubscribe the cores."""
         if self.blas_threads is not None:
             return self
-        return dataclasses.replace(self, blas_threads=max(1, (os.cpu_count() or 1) // max(1, workers)))
+        return dataclasses.replace(self, blas_threads=max(1, usable_cores() // max(1, workers)))
 
 
 def add_arguments(parser):
