@@ -4,6 +4,7 @@ grades saved and put back), and the one place each student's result bundle is wr
 """
 import hashlib
 import json
+import os
 import shutil
 import warnings
 from pathlib import Path
@@ -122,8 +123,10 @@ class ClassCourse:
                 shutil.rmtree(target)
             if name not in bundle.files:
                 continue
-            if step != "submitted":  # nbgrader copies the other files of the submission there
-                shutil.copytree(released, target, ignore=shutil.ignore_patterns(f"{release.NOTEBOOK}.ipynb"))
+            if step != "submitted":  # nbgrader copies the other files of the submission there: linked here (the
+                # data alone is 5 MB a student, twice), never written in place (nbgrader removes a folder first)
+                shutil.copytree(released, target, ignore=shutil.ignore_patterns(f"{release.NOTEBOOK}.ipynb"),
+                                copy_function=_link_or_copy)
             target.mkdir(parents=True, exist_ok=True)
             (target / f"{release.NOTEBOOK}{Path(name).suffix}").write_bytes(bundle.files[name])
         if "feedback.html" in bundle.files:
@@ -186,6 +189,14 @@ class ClassCourse:
                 ledger.mark_hand_graded(student, mark)
         ledger.save()
         return [student for student, _ in changed]
+
+
+def _link_or_copy(source, target):
+    """A hard link to ``source`` at ``target`` (both str), or a copy where linking fails (another file system)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def copy_submission(source_gb, target_gb, student):

@@ -114,6 +114,8 @@ class ClassGrader:
         except KeyboardInterrupt:
             print("\nInterrupted: what was graded is saved; run the same command again to resume.")
             raise
+        finally:
+            self.ledger.save()
         return submissions
 
     def _record(self, submission, bundle):

@@ -16,6 +16,7 @@ from nbgrader.api import Gradebook
 
 from autograder.assignment import master, release
 from autograder.build import examples as make_examples
+from autograder.classrun.ledger import Ledger
 from autograder.intake import collect
 
 # the tests of the examples graded once (conftest.examples_graded) on one worker (./kit test: pytest
@@ -343,7 +344,7 @@ def test_interrupted_run_resumes_without_regrading(tmp_path):
                                cwd=release.REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     ledger = out / "results.json"
     deadline = time.monotonic() + 300
-    while not (ledger.exists() and json.loads(ledger.read_text())) and time.monotonic() < deadline:
+    while not Ledger(out).entries and time.monotonic() < deadline:  # the journal too: results.json comes later
         time.sleep(0.5)
     process.send_signal(signal.SIGINT)  # Ctrl-C
     output, _ = process.communicate(timeout=120)

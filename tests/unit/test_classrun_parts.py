@@ -17,11 +17,30 @@ def test_the_ledger_records_each_entry_and_a_new_run_reads_it_back(tmp_path):
     ledger = Ledger(tmp_path)
     ledger.record(_submission(tmp_path, "ann"), "v1", status="graded", reasons={"test_x": "why"}, seconds=1.234)
     ledger.record(_submission(tmp_path, "bob"), "v1", status="error", reason="not JSON")
-    again = Ledger(tmp_path)
+    again = Ledger(tmp_path)  # a run killed before it wrote results.json: the journal holds both entries
     assert again.get("ann")["status"] == "graded" and again.get("ann")["seconds"] == 1.23
     assert again.get("bob")["reason"] == "not JSON" and again.get("carl") == {}
-    assert json.loads((tmp_path / "results.json").read_text()) == again.entries
+    again.save()
+    assert json.loads((tmp_path / "results.json").read_text()) == again.entries == Ledger(tmp_path).entries
+    assert not (tmp_path / "results.journal").exists(), "saved whole, the journal is emptied"
     assert not list(tmp_path.glob("*.tmp")), "the ledger is written aside and moved into place"
+
+
+def test_a_journal_line_cut_short_by_a_crash_is_left_out(tmp_path):
+    ledger = Ledger(tmp_path)
+    ledger.record(_submission(tmp_path, "ann"), "v1", status="graded")
+    with open(tmp_path / "results.journal", "a") as journal:
+        journal.write('["bob", {"status": "gra')  # the coordinator killed mid-line
+    assert set(Ledger(tmp_path).entries) == {"ann"}, "bob is graded again"
+
+
+def test_recording_costs_the_same_for_the_last_student_as_for_the_first(tmp_path):
+    """Each entry appends one line; results.json is written whole only now and then (SAVE_SECONDS)."""
+    ledger = Ledger(tmp_path)
+    for number in range(200):
+        ledger.record(_submission(tmp_path, f"s{number:03d}"), "v1", status="graded", reasons={"test_x": "why " * 50})
+    lines = (tmp_path / "results.journal").read_text().splitlines()
+    assert len(lines) == 200 and not (tmp_path / "results.json").exists()
 
 
 def test_the_ledger_knows_which_file_the_gradebook_holds_through_errors(tmp_path):
