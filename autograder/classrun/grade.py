@@ -11,6 +11,7 @@ Writes, under OUT (default ./output):
                             class_gradebook), autograded notebooks, feedback (formgrader works here)
     results.json            what has been graded, and under which version of the master (release.master_version),
                             so an interrupted run resumes where it stopped and an edited master regrades
+    results.journal         the ledger's entries recorded since results.json was last written whole (ledger.py)
     hand_grades.json        hand grades saved while the course is rebuilt for a new master (autograder/classrun/hand_grades.py)
     late_policy.json        the late policy given once (due time, rate, cap, grace, the penalty's base, the
                             times file's times), applied by every later run; --change-late-policy replaces it
