@@ -1,4 +1,4 @@
-"""Shared set-up of the test suite: import path, a headless matplotlib, and session fixtures.
+"""Shared set-up of the test suite: import path, one BLAS thread, a headless matplotlib, and session fixtures.
 
 The expensive fixtures (an nbgrader course with its release, and two submissions graded by the
 production grader) are built once per test run. Under pytest-xdist every worker asks for them, so they are built in the
@@ -20,6 +20,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+# One BLAS thread in this process and in what it starts without a setting of its own (kernels, nbgrader
+# validate, commands), unless the user set one: ./kit test runs two tests at a time on two cores, and BLAS
+# threads beside a busy worker wait for each other (the master's run took ~4 times the CPU with two).
+for _variable in ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"]:
+    os.environ.setdefault(_variable, "1")
 
 import matplotlib  # noqa: E402
 
@@ -228,10 +234,8 @@ def master_validated(tmp_path_factory):
         for name in release.STUDENT_FILES:
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(release.REPO / name, folder / name)
-        one_thread = {name: "1" for name in ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"]}
         run = subprocess.run([sys.executable, "-m", "nbgrader", "validate", "assignment.ipynb",
-                              "--Execute.timeout=600"], cwd=folder, env={**os.environ, **one_thread},
-                             capture_output=True, text=True, timeout=600)
+                              "--Execute.timeout=600"], cwd=folder, capture_output=True, text=True, timeout=600)
         figures = json.loads(figures_file.read_text()) if figures_file.exists() else []
         return {"stdout": run.stdout + run.stderr, "figures": figures}
 
