@@ -238,8 +238,10 @@ def script_everywhere(notebook):
 # Student code can tell from the call stack that the grader's kernel side called it (the protocol is public).
 CALLED_BY_GRADER = f"any(sys._getframe(depth).f_code.co_filename == {KERNEL_SIDE_FILENAME!r} for depth in range(1, 4))"
 
-# Called by the grader (it can tell from the call stack), every function answers with 3 million empty
-# lists: ~84 MB of JSON that would become ~1 GB of Python objects in the grader.
+# Called by the grader (it can tell from the call stack), the activations answer with 3 million empty
+# lists: ~84 MB of JSON that would become ~1 GB of Python objects in the grader. Two functions (25 calls)
+# show it: each answer costs the kernel ~3 s to write, and all six graded functions (80 calls) would spend
+# the whole submission time (the time limit is tested in tests/integration/test_hidden_tests.py).
 HUGE_REPLIES = f'''
 import sys
 def _huge_when_graded(function):
@@ -249,8 +251,7 @@ def _huge_when_graded(function):
         return function(*args, **kwargs)
     wrapper.__name__ = function.__name__
     return wrapper
-for _name in ["sigmoid_activation", "relu_activation", "logistic_loss", "layer_forward", "forward_pass",
-              "backward_pass"]:
+for _name in ["sigmoid_activation", "relu_activation"]:
     globals()[_name] = _huge_when_graded(globals()[_name])
 '''
 

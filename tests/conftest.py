@@ -1,4 +1,4 @@
-"""Shared set-up of the test suite: import path, a headless matplotlib, and session fixtures.
+"""Shared set-up of the test suite: import path, one BLAS thread, a headless matplotlib, and session fixtures.
 
 The expensive fixtures (an nbgrader course with its release, and two submissions graded by the
 production grader) are built once per test run. Under pytest-xdist every worker asks for them, so they are built in the
@@ -10,6 +10,7 @@ import json
 import os
 import pickle
 import shutil
+import subprocess
 import sys
 import traceback
 import warnings
@@ -19,6 +20,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+# One BLAS thread in this process and in what it starts without a setting of its own (kernels, nbgrader
+# validate, commands), unless the user set one: ./kit test runs two tests at a time on two cores, and BLAS
+# threads beside a busy worker wait for each other (the master's run took ~4 times the CPU with two).
+for _variable in ["OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"]:
+    os.environ.setdefault(_variable, "1")
 
 import matplotlib  # noqa: E402
 
@@ -185,6 +192,55 @@ def graded_course(tmp_path_factory):
     summary = _build_once(tmp_path_factory, "hw2-graded", build)
     return GradedCourse(root=Path(summary["root"]), release=Path(summary["release"]), db_url=summary["db_url"],
                         results=summary["results"], grades=summary["grades"])
+
+
+# Run before the notebook's first cell: records every figure when the notebook calls plt.show().
+RECORD_FIGURES = '''
+import matplotlib.pyplot
+_figures, _show = [], matplotlib.pyplot.show
+def _record_and_show(*args, **kwargs):
+    for number in matplotlib.pyplot.get_fignums():
+        figure = matplotlib.pyplot.figure(number)
+        _figures.append({"suptitle": figure._suptitle.get_text() if figure._suptitle else "", "axes": [
+            {"title": a.get_title(), "xlabel": a.get_xlabel(), "ylabel": a.get_ylabel(),
+             "legend": a.get_legend() is not None, "lines": len(a.lines), "images": len(a.images)}
+            for a in figure.axes]})
+    return _show(*args, **kwargs)
+matplotlib.pyplot.show = _record_and_show
+'''
+
+
+@dataclass
+class MasterValidated:
+    stdout: str  # what `nbgrader validate` printed (stdout, then stderr)
+    figures: list  # every figure the master drew, as RECORD_FIGURES records it: {"suptitle", "axes": [...]}
+
+
+@pytest.fixture(scope="session")
+def master_validated(tmp_path_factory):
+    """The executed master as a student has it (test cells without their hidden part) run once by nbgrader's
+    Validate, a student's button in JupyterLab, with a first cell that records every figure it draws and a
+    last one that saves them: one run of the master's training for both the validation and the figures."""
+    from autograder.build.generate import EXECUTED_SOLUTION
+
+    def build(folder):
+        folder.mkdir(parents=True)
+        figures_file = folder / "figures.json"
+        notebook = release.without_hidden_tests(nbformat.read(EXECUTED_SOLUTION, as_version=4))
+        notebook.cells.insert(0, nbformat.v4.new_code_cell(RECORD_FIGURES))
+        notebook.cells.append(nbformat.v4.new_code_cell(
+            f"import json\nopen({str(figures_file)!r}, 'w').write(json.dumps(_figures))"))
+        nbformat.write(notebook, folder / "assignment.ipynb")
+        for name in release.STUDENT_FILES:
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(release.REPO / name, folder / name)
+        run = subprocess.run([sys.executable, "-m", "nbgrader", "validate", "assignment.ipynb",
+                              "--Execute.timeout=600"], cwd=folder, capture_output=True, text=True, timeout=600)
+        figures = json.loads(figures_file.read_text()) if figures_file.exists() else []
+        return {"stdout": run.stdout + run.stderr, "figures": figures}
+
+    summary = _build_once(tmp_path_factory, "master-validated", build)
+    return MasterValidated(summary["stdout"], summary["figures"])
 
 
 @dataclass

@@ -71,13 +71,17 @@ class SolutionFailed(RuntimeError):
 
 def execute_solution(out=EXECUTED_SOLUTION, timeout=600):
     """Run the master notebook end to end as the grader runs a submission (each test cell's hidden
-    part in the grader) and save it with its outputs; SolutionFailed unless every test cell passes."""
+    part in the grader) and save it with its outputs; SolutionFailed unless every test cell passes.
+    BLAS threads: as many as OPENBLAS_NUM_THREADS says (e.g. the test suite's one, beside another busy
+    worker), else one per core."""
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "")
     with tempfile.TemporaryDirectory() as root:
         source = course.make_source(root)
         notebook = nbformat.read(source / f"{release.NOTEBOOK}.ipynb", as_version=4)
         started = time.perf_counter()
         notebook, verdicts, _ = core.run_as_grader(notebook, source, cell_timeout=timeout,
-                                                        submission_timeout=timeout, blas_threads=os.cpu_count())
+                                                        submission_timeout=timeout,
+                                                        blas_threads=int(threads) if threads.isdigit() else os.cpu_count())
         seconds = time.perf_counter() - started
     failed = {grade_id: verdict.summary(1) for grade_id, verdict in verdicts.items() if verdict.fraction < 1}
     if failed:

@@ -4,7 +4,8 @@ row; the run ends with grades.csv, the similarity report and the class report fo
 
 The mutants: the issue's (one cell's nbgrader metadata the string "x": refused at intake), one with the
 odd nbgrader metadata that intake leaves to nbgrader because nbgrader repairs it (graded in full, flagged for
-review), and the first seeded mutants of tests/mutants.py that intake accepts whole (read by nbgrader and run)."""
+review), and the first seeded mutants of tests/mutants.py that intake accepts whole (read by nbgrader and run),
+of a blank notebook: it runs every cell as a completed one does, in a few seconds instead of half a minute."""
 import json
 
 import nbformat
@@ -16,16 +17,19 @@ from autograder.intake import validate
 
 SEEDED = 3
 MUTANTS = SEEDED + 2
+BLANK_BASES = ("erin", "assignment")  # bases of tests/mutants.py with no answer written in
 
 
 def accepted_whole_mutants(folder, count):
-    """The first ``count`` seeded mutants that are whole notebooks and that intake accepts: {name: description}."""
+    """The first ``count`` seeded mutants of a blank base that are whole notebooks and that intake accepts:
+    {name: description}."""
     found, seed = {}, 0
     while len(found) < count:
         description, content = mutant(Choices.from_seed(seed))
         path = folder / f"seed{seed}.ipynb"
         path.write_bytes(content)
-        if "the whole notebook" in description and not validate.notebook_problem(path):
+        base = description.split()[0]
+        if base in BLANK_BASES and "the whole notebook" in description and not validate.notebook_problem(path):
             found[path.stem] = description
         else:
             path.unlink()

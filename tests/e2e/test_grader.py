@@ -169,7 +169,8 @@ def test_a_late_policy_gives_raw_score_penalty_and_final_without_grading_again(e
     assert "alice and dave:" in report, \
         "the class report should list the similar solutions (the examples are made from one solution)"
 
-    # the policy is recorded with the grades: a regrade request without the options keeps it (erin's: the quickest)
+    # the policy is recorded with the grades: a regrade request without the options keeps it (erin's: the
+    # quickest to grade again)
     regraded, stdout = grade(EXAMPLES, again, "--workers", "1", "--student", "erin")
     assert "late policy: due 2026-10-01T23:59:00-07:00" in stdout, stdout
     assert (regraded["alice"]["late_penalty"], regraded["alice"]["final"]) == ("9", "40.5"), regraded["alice"]
@@ -336,28 +337,6 @@ def test_infinite_loop_and_memory_bomb_cost_only_their_cells(tmp_path):
     assert "test_relu_activation: CellTimeoutError" in gina["reason"], gina["reason"]
 
 
-def test_interrupted_run_resumes_without_regrading(tmp_path):
-    folder = copies_of_alice(tmp_path, [f"s{i}" for i in range(2)])
-    out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-m", "autograder.classrun.grade", str(folder), "--out", str(out),
-                                "--workers", "1", "--blas-threads", "1"],
-                               cwd=release.REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    ledger = out / "results.json"
-    deadline = time.monotonic() + 300
-    while not Ledger(out).entries and time.monotonic() < deadline:  # the journal too: results.json comes later
-        time.sleep(0.5)
-    process.send_signal(signal.SIGINT)  # Ctrl-C
-    output, _ = process.communicate(timeout=120)
-    assert process.returncode != 0 and b"resume" in output, (process.returncode, output.decode()[-3000:])
-    done = len(json.loads(ledger.read_text()))
-    assert done == 1, f"expected the run to stop part-way, {done} of 2 were graded"
-    rows, stdout = grade(folder, out, "--workers", "2")
-    assert "1 to grade" in stdout, stdout
-    assert {r["auto_score"] for r in rows.values()} == {f"{AUTOGRADED_MAX:g}"}, rows
-    with Gradebook(f"sqlite:///{out / 'course' / 'gradebook.db'}", course_id="hw2") as gb:
-        assert sorted(s.id for s in gb.students) == ["s0", "s1"]
-
-
 def _children(pid):
     """Processes whose parent is ``pid``."""
     found = []
@@ -377,28 +356,62 @@ def _alive(pid):
         return False
 
 
-def test_a_killed_run_leaves_no_process_and_resumes(tmp_path):
-    folder = copies_of_alice(tmp_path, ["s0", "s1"])
+def _pids(running):
+    """The pids in the pid files of ``running`` (a run's work/running folder)."""
+    pids = []
+    for pid_file in running.glob("*.pid"):
+        try:
+            pids.append(int(pid_file.read_text()))
+        except (OSError, ValueError):
+            pass
+    return pids
+
+
+def test_an_interrupted_and_a_killed_run_leave_no_process_and_resume_without_regrading(tmp_path):
+    """One class of three, stopped twice: a run with one worker stopped by Ctrl-C once a first student is
+    graded (it says how to resume; that student stays graded), then the same command with two workers
+    killed while both grade, as an out-of-memory kill or a closed laptop would (none of its processes is
+    left). The next run grades only the two that are missing, and everyone gets every point."""
+    folder = copies_of_alice(tmp_path, ["s0", "s1", "s2"])
     out = tmp_path / "out"
-    process = subprocess.Popen([sys.executable, "-m", "autograder.classrun.grade", str(folder), "--out", str(out),
-                                "--workers", "2", "--blas-threads", "1"], cwd=release.REPO,
+    command = [sys.executable, "-m", "autograder.classrun.grade", str(folder), "--out", str(out), "--blas-threads", "1"]
+    process = subprocess.Popen([*command, "--workers", "1"], cwd=release.REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    ledger = out / "results.json"
+    deadline = time.monotonic() + 300
+    while not Ledger(out).entries and time.monotonic() < deadline:  # the journal too: results.json comes later
+        time.sleep(0.5)
+    process.send_signal(signal.SIGINT)  # Ctrl-C
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode != 0 and b"resume" in output, (process.returncode, output.decode()[-3000:])
+    done = len(json.loads(ledger.read_text()))
+    assert done == 1, f"expected the run to stop part-way, {done} of 3 were graded"
+
+    process = subprocess.Popen([*command, "--workers", "2"], cwd=release.REPO,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     running = out / "work" / "running"
+
+    def descendants():
+        return {pid for child in _children(process.pid) for pid in [child, *_children(child)]}  # forkserver, workers
+
     deadline = time.monotonic() + 300
-    while not (running.is_dir() and len(list(running.glob("*.pid"))) == 2) and time.monotonic() < deadline:
+    while not (len(_pids(running)) == 2 and set(_pids(running)) <= descendants()) and time.monotonic() < deadline:
         time.sleep(0.2)
-    workers = [int(p.read_text()) for p in running.glob("*.pid")]
-    helpers = [pid for child in _children(process.pid) for pid in [child, *_children(child)]]  # forkserver, workers
-    assert len(workers) == 2, "the run should have two workers grading"
-    process.kill()  # as an out-of-memory kill or a closed laptop would
+    workers, helpers = _pids(running), list(descendants())
+    assert len(workers) == 2 and set(workers) <= set(helpers), "the resumed run should have two workers grading"
+    process.kill()
     process.wait()
     deadline = time.monotonic() + 30
     while any(_alive(pid) for pid in workers + helpers) and time.monotonic() < deadline:
         time.sleep(0.5)
     left = [pid for pid in workers + helpers if _alive(pid)]
     assert not left, f"processes of the killed run are still alive after 30 s: {left}"
-    rows, _ = grade(folder, out, "--workers", "2")
+
+    rows, stdout = grade(folder, out, "--workers", "2")
+    assert "2 to grade" in stdout, stdout
     assert {r["auto_score"] for r in rows.values()} == {f"{AUTOGRADED_MAX:g}"}, rows
+    with Gradebook(f"sqlite:///{out / 'course' / 'gradebook.db'}", course_id="hw2") as gb:
+        assert sorted(s.id for s in gb.students) == ["s0", "s1", "s2"]
 
 
 def test_a_crash_is_charged_only_to_the_submission_that_causes_it(tmp_path):

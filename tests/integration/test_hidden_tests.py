@@ -167,6 +167,19 @@ def test_the_graders_verdict_is_the_share_of_cases_passed(tmp_path):
     assert "passed  public: 1" in half.evalue and "FAILED  hidden: 3" in half.evalue, half.evalue
 
 
+def test_cells_past_the_submission_time_are_not_run_and_say_why(tmp_path):
+    """A submission has ``submission_timeout`` seconds for all its cells: the cell running when they are
+    up is stopped, and each later cell gets an error saying it was not run and why."""
+    from autograder.grading.core import run_as_grader
+
+    notebook = new_notebook(cells=[new_code_cell("import time\ntime.sleep(30)"), new_code_cell("print('reached')")])
+    executed, _, _ = run_as_grader(notebook, tmp_path, cell_timeout=60, submission_timeout=4)
+    assert "CellTimeoutError" in [o.ename for o in executed.cells[0].outputs if o.output_type == "error"], \
+        executed.cells[0].outputs
+    [output] = executed.cells[1].outputs
+    assert (output.ename, output.evalue) == ("SubmissionTimeout", "not run: the submission used up its 4 s"), output
+
+
 def test_replies_are_bounded_before_they_are_parsed(kernel):
     kernel.source("def huge():\n    return [[] for _ in range(3_000_000)]")
     with pytest.raises(KernelError, match="more than"):
