@@ -11,7 +11,6 @@ Generated files are never edited by hand; tests fail when a committed copy drift
 """
 import argparse
 import json
-import os
 import shutil
 import sys
 import tempfile
@@ -21,7 +20,7 @@ import nbformat
 
 from autograder.assignment import cases, master, release
 from autograder.build import examples
-from autograder.grading import core, course, review
+from autograder.grading import core, course, options, review
 
 STUDENT_NOTEBOOK = release.REPO / "assignment.ipynb"
 EXECUTED_SOLUTION = release.GENERATED / "solution_executed.ipynb"
@@ -72,16 +71,14 @@ class SolutionFailed(RuntimeError):
 def execute_solution(out=EXECUTED_SOLUTION, timeout=600):
     """Run the master notebook end to end as the grader runs a submission (each test cell's hidden
     part in the grader) and save it with its outputs; SolutionFailed unless every test cell passes.
-    BLAS threads: as many as OPENBLAS_NUM_THREADS says (e.g. the test suite's one, beside another busy
-    worker), else one per core."""
-    threads = os.environ.get("OPENBLAS_NUM_THREADS", "")
+    BLAS threads: as one grader's kernel gets them (options.default_blas_threads)."""
     with tempfile.TemporaryDirectory() as root:
         source = course.make_source(root)
         notebook = nbformat.read(source / f"{release.NOTEBOOK}.ipynb", as_version=4)
         started = time.perf_counter()
         notebook, verdicts, _ = core.run_as_grader(notebook, source, cell_timeout=timeout,
                                                         submission_timeout=timeout,
-                                                        blas_threads=int(threads) if threads.isdigit() else os.cpu_count())
+                                                        blas_threads=options.default_blas_threads(1))
         seconds = time.perf_counter() - started
     failed = {grade_id: verdict.summary(1) for grade_id, verdict in verdicts.items() if verdict.fraction < 1}
     if failed:

@@ -29,6 +29,15 @@ def usable_cores(cgroup=CGROUP):
     return max(1, cores)
 
 
+def default_blas_threads(workers):
+    """BLAS threads (int) for each kernel of ``workers`` (int) parallel graders when the options set none: the
+    usable cores shared among them, at most OPENBLAS_NUM_THREADS where the grader's environment sets it (an
+    administrator's cap; the test suite's one, beside another busy worker)."""
+    threads = max(1, usable_cores() // max(1, workers))
+    cap = os.environ.get("OPENBLAS_NUM_THREADS", "")
+    return min(threads, max(1, int(cap))) if cap.isdigit() else threads
+
+
 @dataclass(frozen=True)
 class GradingOptions:
     """Limits and isolation of one submission's grading.
@@ -48,7 +57,7 @@ class GradingOptions:
     submission_timeout: int = field(default=600, metadata={"help": "seconds per submission, all cells together"})
     memory_mb: int = field(default=4096, metadata={"help": "memory limit of each kernel, in MB"})
     blas_threads: int | None = field(default=None, metadata={
-        "help": "BLAS threads of each kernel", "default": "the cores shared among the workers"})
+        "help": "BLAS threads of each kernel", "default": "the cores shared among the workers, at most $OPENBLAS_NUM_THREADS"})
     tier: str = "none"
     kernel_spec: Path | None = None
 
@@ -64,10 +73,10 @@ class GradingOptions:
 
     def for_workers(self, workers):
         """These options with BLAS threads set, when they are not, to the cores shared among
-        ``workers`` (int) parallel graders, so that kernels never oversubscribe the cores."""
+        ``workers`` (int) parallel graders (default_blas_threads), so that kernels never oversubscribe the cores."""
         if self.blas_threads is not None:
             return self
-        return dataclasses.replace(self, blas_threads=max(1, usable_cores() // max(1, workers)))
+        return dataclasses.replace(self, blas_threads=default_blas_threads(workers))
 
 
 def add_arguments(parser):

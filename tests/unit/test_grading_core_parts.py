@@ -70,6 +70,7 @@ def test_no_sandbox_and_a_course_kernel_turn_the_sandbox_off():
 
 def test_blas_threads_share_the_cores_among_the_workers_unless_set(monkeypatch):
     monkeypatch.setattr(options, "usable_cores", lambda: 8)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)  # the suite sets 1 (tests/conftest.py)
     assert GradingOptions().for_workers(2).blas_threads == 4
     assert GradingOptions().for_workers(16).blas_threads == 1
     assert GradingOptions(blas_threads=3).for_workers(2).blas_threads == 3

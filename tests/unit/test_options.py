@@ -18,3 +18,12 @@ def test_the_cores_a_container_allows_bound_the_blas_threads(tmp_path, files, ex
         (tmp_path / name).write_text(text)
     allowed = len(os.sched_getaffinity(0))
     assert options.usable_cores(tmp_path) == (min(expected, allowed) if expected else allowed)
+
+
+def test_an_openblas_setting_caps_the_default_blas_threads(monkeypatch):
+    monkeypatch.setattr(options, "usable_cores", lambda: 8)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    assert options.default_blas_threads(2) == 4
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")  # an administrator's cap, or the test suite's
+    assert options.default_blas_threads(2) == options.default_blas_threads(1) == 1
+    assert options.GradingOptions(blas_threads=3).for_workers(1).blas_threads == 3, "an explicit setting wins"
