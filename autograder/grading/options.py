@@ -57,7 +57,8 @@ class GradingOptions:
     submission_timeout: int = field(default=600, metadata={"help": "seconds per submission, all cells together"})
     memory_mb: int = field(default=4096, metadata={"help": "memory limit of each kernel, in MB"})
     blas_threads: int | None = field(default=None, metadata={
-        "help": "BLAS threads of each kernel", "default": "the cores shared among the workers, at most $OPENBLAS_NUM_THREADS"})
+        "help": "BLAS threads of each kernel",
+        "default": "the cores shared among the workers, at most $OPENBLAS_NUM_THREADS"})
     tier: str = "none"
     kernel_spec: Path | None = None
 
