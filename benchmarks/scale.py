@@ -78,12 +78,18 @@ class LocalCluster:
         return self
 
     def __exit__(self, *_):
-        for process in self.processes:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.wait()
+        stop_process_groups(self.processes)
+
+
+def stop_process_groups(processes):
+    """SIGKILL the process group of each of ``processes`` (subprocess.Popen, each started in a session of its
+    own: a scheduler, a nanny and its workers) and reap them."""
+    for process in processes:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
 
 
 def bare_seconds():

@@ -45,7 +45,7 @@ from autograder.intake import collect, late
 from autograder.outputs import report, similarity
 from autograder.outputs.grades_csv import grade_rows, write_grades_csv
 from autograder.outputs.terminal import plural, print_summary, printable
-from autograder.sandbox import kernel_launcher
+from autograder.sandbox import kernel_launcher, kernel_user
 
 
 class ClassGrader:
@@ -251,11 +251,11 @@ def _close_to_kernels(parser, out):
     readable by them is a warning (the kit does not change the permissions of what it did not make)."""
     out.mkdir(parents=True, exist_ok=True)
     out.chmod(0o700)
-    unreadable = kernel_launcher.unreadable_python()
+    unreadable = kernel_user.unreadable_python()
     if unreadable:
         parser.error(f"the container sandbox needs the Python installation readable by other users; the kernels' "
                      f"users cannot read {', '.join(unreadable)} (or grade with --no-sandbox: not isolated)")
-    for path in kernel_launcher.readable_by_kernel_user([release.MASTER, release.HIDDEN_REFERENCE]):
+    for path in kernel_user.readable_by_kernel_user([release.MASTER, release.HIDDEN_REFERENCE]):
         print(f"WARNING: student code can read {path}: close it to other users (chmod o-rwx on it or a folder "
               "above; SECURITY.md)", file=sys.stderr)
 

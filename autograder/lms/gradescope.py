@@ -34,7 +34,7 @@ from autograder.grading.core import NOT_SUBMITTED
 from autograder.grading.options import GradingOptions
 from autograder.grading.verdict import CellVerdict
 from autograder.intake import collect, late
-from autograder.sandbox import kernel_launcher
+from autograder.sandbox import kernel_launcher, kernel_user
 
 # what the zip carries besides setup.sh and run_autograder (paths in this repository)
 GRADER_FILES = ["autograder", "hw2.py", "hw2_checks.py", "data", "solutions/master.ipynb", "assignment.ipynb",
@@ -211,10 +211,10 @@ def _close_to_kernels(root):
     for folder in [root / "source", root / "results"]:
         folder.chmod(0o700)
     root.chmod(root.stat().st_mode | 0o001)
-    unreadable = kernel_launcher.unreadable_python()
+    unreadable = kernel_user.unreadable_python()
     if unreadable:
         return f"the autograder's Python installation is not readable by the kernel's user ({', '.join(unreadable)})"
-    exposed = kernel_launcher.readable_by_kernel_user([root / "source", root / "results", release.MASTER,
+    exposed = kernel_user.readable_by_kernel_user([root / "source", root / "results", release.MASTER,
                                                        release.HIDDEN_REFERENCE])
     return f"the kernel's user could read {', '.join(exposed)}" if exposed else None
 

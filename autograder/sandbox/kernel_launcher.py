@@ -6,8 +6,8 @@ The kernel's working folder is its submission's scratch folder (see autograder.s
 picks the tier once (``sandbox_tier``: the strongest this machine allows; TIER_LINES says what each
 isolates, SECURITY.md how each was tested):
 
-- full (root with namespaces): the kernel runs as a user of its own (uid FIRST_UID + this launcher's
-  pid), never root, with no new privileges, in new mount, PID, network, IPC and UTS namespaces. Its file
+- full (root with namespaces): the kernel runs as a user of its own (kernel_user.py: uid FIRST_UID + this
+  launcher's pid), never root, with no new privileges, in new mount, PID, network, IPC and UTS namespaces. Its file
   system is a fresh root holding, read only, the system's /usr and /etc and the Python installation,
   and, writable, a copy of its folder on a size-limited tmpfs plus a private /tmp. The gradebook,
   other students' work, the master notebook, the hidden reference and the submitted file itself do not
@@ -18,20 +18,21 @@ isolates, SECURITY.md how each was tested):
   its own user and group as above, with no supplementary groups, no new privileges, in a session of its
   own, in a copy of its folder owned by that user (a folder of the grader's that only that user and
   root can enter); the ipc sockets' folder is its; everything else of the grader's is closed to it by
-  permissions (folders 0700 root; ``readable_by_kernel_user`` checks). Before the launcher starts it and after it
-  ends, every process of that user is killed (``kill_user``: double-forked, setsid processes too) and its
-  files in /tmp, /var/tmp and /dev/shm are removed; while it runs, its files there and in its folders are
-  added up every 0.2 s and the kernel is stopped past --disk-mb. It has the machine's network and /tmp:
-  no namespace can be made.
+  permissions (folders 0700 root; kernel_user.readable_by_kernel_user checks). Before the launcher starts
+  it and after it ends, every process of that user is killed (kernel_user.kill_user: double-forked, setsid
+  processes too) and its files in the folders every user may write (kernel_user.SHARED_FOLDERS) are
+  removed; while it runs, its files there and in its folders are added up every 0.2 s and the kernel is
+  stopped past --disk-mb. It has the machine's network and /tmp: no namespace can be made.
 - none (not root): the kernel runs as the grader's user, under the resource limits only.
 
 Every tier has the resource limits: address space, processes (per user: a fork bomb stops there), file
 size, CPU time, open files, and, where this machine lets root make cgroups, memory, processes and CPU
 share of the whole sandbox.
 
-One file, over 400 lines: it runs as a script, in the kernel's own process until it becomes the kernel,
-and imports nothing of the kit, so that no kit module is on the kernel's path; its parts (the new root's
-mounts, cgroups and limits, the kernel's user) are sections of it, not modules.
+It runs as a script, in the kernel's own process until it becomes the kernel, and imports nothing of the
+kit but its sibling kernel_user.py (the kernel's user: its uid, its processes, its files), loaded as a
+plain module from this folder (run_limited takes the folder off sys.path before it becomes the kernel);
+the new root's mounts, cgroups and limits are sections of this file.
 """
 import argparse
 import ctypes
@@ -45,13 +46,18 @@ import sys
 import time
 from pathlib import Path
 
+if __package__:  # imported by the kit
+    from autograder.sandbox import kernel_user as users
+else:  # run as a script (the kernel spec's command): this folder is first on sys.path
+    import kernel_user as users
+
 HERE = Path(__file__).resolve().parent
 MB = 1024 * 1024
-FIRST_UID = 100000
+STOPPED_NOTE = "kernel-stopped.txt"  # in the grader's scratch folder: why the launcher stopped the kernel
+DISK_WATCH_SECONDS = 0.2  # the container tier's look at the kernel's files: ~1 GB written between looks at most
 NEW_ROOT = Path("/tmp/hw2-sandbox-root")  # an empty mount point; every sandbox mounts its own root here
 CONNECTION_FILE = "/run/kernel.json"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-PROBE_UID = FIRST_UID - 1  # an unprivileged user no kernel runs as: what a kernel's user could read
 TIERS = ("full", "container", "none")
 TIER_LINES = {
     "full": "sandbox: full (each kernel as its own user, in its own root file system, PID and network namespaces)",
@@ -250,7 +256,7 @@ def run_sandboxed(args, connection_file):
     if connection.get("transport") != "ipc":
         sys.exit("kernel_launcher: --tier full needs the ipc transport (the kernel has no network)")
     folder, ipc_folder = Path.cwd(), Path(connection["ip"]).parent
-    uid = kernel_user(os.getpid())
+    uid = users.kernel_user(os.getpid())
     cgroups = make_cgroups(f"hw2-sandbox-{os.getpid()}", args.memory_mb, args.processes, args.threads)
     NEW_ROOT.mkdir(exist_ok=True)
     _check(libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
@@ -298,108 +304,9 @@ def sandbox_tier():
         os._exit(libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0)
     if os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) == 0:
         return "full"
-    probe = subprocess.run(["/bin/sh", "-c", "exit 0"], user=PROBE_UID, group=PROBE_UID, extra_groups=[],
+    probe = subprocess.run(["/bin/sh", "-c", "exit 0"], user=users.PROBE_UID, group=users.PROBE_UID, extra_groups=[],
                            check=False)
     return "container" if probe.returncode == 0 else "none"
-
-
-def readable_by_kernel_user(paths):
-    """The ones of ``paths`` (str or Path) that a kernel's user could read (or, for a folder, list):
-    tried as PROBE_UID, which has no groups. Needs root."""
-    script = 'for path in "$@"; do [ -r "$path" ] && printf "%s\\0" "$path"; done; exit 0'
-    probe = subprocess.run(["/bin/sh", "-c", script, "probe", *map(str, paths)], user=PROBE_UID, group=PROBE_UID,
-                           extra_groups=[], capture_output=True, text=True, check=True)
-    return [path for path in probe.stdout.split("\0") if path]
-
-
-def unreadable_python():
-    """The parts of the Python installation (interpreter, standard library, site-packages; list of str) a
-    kernel's user cannot read: the container tier needs them all readable (folders o+x, files o+r), as they
-    are in Gradescope's image. Needs root."""
-    python = [os.path.realpath(sys.executable), os.path.join(sys.base_prefix, "lib"),
-              *(path for path in sys.path if path.endswith("site-packages"))]
-    readable = readable_by_kernel_user(python)
-    return [path for path in python if path not in readable]
-
-
-def kill_user(uid):
-    """SIGKILL every process of ``uid`` (int), setsid or double-forked ones too, and return once none is
-    left alive: kill(-1) sent as that user reaches exactly its processes. Needs root; none where no process
-    of ``uid`` is left."""
-    for _ in range(100):
-        if not live_processes(uid):
-            return
-        subprocess.run(["/bin/sh", "-c", "kill -9 -1"], user=uid, group=uid, extra_groups=[], check=False,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(0.01)
-    raise RuntimeError(f"processes of uid {uid} survive SIGKILL: {live_processes(uid)}")
-
-
-SHARED_FOLDERS = (Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"))  # where every user may make files
-STOPPED_NOTE = "kernel-stopped.txt"  # in the grader's scratch folder: why the launcher stopped the kernel
-DISK_WATCH_SECONDS = 0.2  # the container tier's look at the kernel's files: ~1 GB written between looks at most
-
-
-def entries_of(uid, folders=SHARED_FOLDERS):
-    """What ``uid`` (int) made in the world-writable ``folders`` (list of Path): their top entries it owns."""
-    found = []
-    for folder in folders:
-        try:
-            with os.scandir(folder) as entries:
-                found += [Path(entry.path) for entry in entries if entry.stat(follow_symlinks=False).st_uid == uid]
-        except OSError:  # no such folder, or an entry gone meanwhile
-            continue
-    return found
-
-
-def disk_used(uid, roots):
-    """Bytes (int) on disk in the files of ``uid`` (int) under ``roots`` (list of Path), links not followed."""
-    total = 0
-    for root in roots:
-        for directory, folders, files in os.walk(root):
-            for name in [*files, *folders]:
-                try:
-                    stat = os.lstat(os.path.join(directory, name))
-                except OSError:
-                    continue
-                total += stat.st_blocks * 512 if stat.st_uid == uid else 0
-        try:
-            stat = os.lstat(root)
-            total += stat.st_blocks * 512 if stat.st_uid == uid and not os.path.isdir(root) else 0
-        except OSError:
-            continue
-    return total
-
-
-def remove_entries_of(uid, folders=SHARED_FOLDERS):
-    """Remove what ``uid`` (int) left in the world-writable ``folders`` (a later kernel of another student
-    must not find it)."""
-    for entry in entries_of(uid, folders):
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
-
-
-def live_processes(uid):
-    """The pids (list of int) of the processes of real user ``uid`` (int) that are not zombies."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            status = Path(f"/proc/{entry}/status").read_text()
-        except OSError:  # gone meanwhile
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith(("Z", "X")):
-            pids.append(int(entry))
-    return pids
-
-
-def kernel_user(launcher_pid):
-    """The uid (int) the launcher of pid ``launcher_pid`` runs its kernel as (tiers full and container)."""
-    return FIRST_UID + launcher_pid
 
 
 def run_contained(args, connection_file):
@@ -411,11 +318,11 @@ def run_contained(args, connection_file):
                  "and the grader can enter)")
     folder, ipc_folder = Path.cwd(), Path(connection["ip"]).parent
     scratch = ipc_folder.parent  # the grader's scratch folder (ResilientExecute): work/ and ipc/
-    uid = kernel_user(os.getpid())
-    kill_user(uid)  # a process left by an earlier kernel of this uid (its launcher had this pid)
-    remove_entries_of(uid)  # and its files
+    uid = users.kernel_user(os.getpid())
+    users.kill_user(uid)  # a process left by an earlier kernel of this uid (its launcher had this pid)
+    users.remove_entries_of(uid)  # and its files
     for entry in ipc_folder.iterdir():  # what an earlier kernel of this submission left there (a restart)
-        if entry.lstat().st_uid >= FIRST_UID:
+        if entry.lstat().st_uid >= users.FIRST_UID:
             shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
     # the kernel's user may pass through the scratch folder, not list it, and enter only its own folders
     scratch.chmod(0o711)
@@ -470,15 +377,15 @@ def run_contained(args, connection_file):
     limit = args.disk_mb * MB
 
     def too_much():  # no tmpfs here: the kernel's files in its folders and in /tmp are added up instead
-        used = disk_used(uid, [home, ipc_folder, *entries_of(uid)])
+        used = users.disk_used(uid, [home, ipc_folder, *users.entries_of(uid)])
         return f"its files took more than {args.disk_mb} MB of disk ({used // MB} MB)" if used > limit else None
 
     try:
         status = _wait_unless_orphaned(child, too_much, every=DISK_WATCH_SECONDS, note=scratch / STOPPED_NOTE)
     finally:
-        kill_user(uid)
+        users.kill_user(uid)
         shutil.rmtree(home, ignore_errors=True)
-        remove_entries_of(uid)
+        users.remove_entries_of(uid)
         _remove_cgroups(cgroups)
     sys.exit(os.waitstatus_to_exitcode(status))
 
@@ -515,7 +422,8 @@ def main():
                         help="room for files in its folder and /tmp (full tier: tmpfs; container tier: the kernel is "
                              "stopped when its files take more)")
     parser.add_argument("--cpu-seconds", type=int, default=1800)
-    parser.add_argument("--processes", type=int, default=64, help="processes and threads (per user in the container tier)")
+    parser.add_argument("--processes", type=int, default=64,
+                        help="processes and threads (per user in the container tier)")
     parser.add_argument("--threads", type=int, default=1, help="BLAS threads")
     parser.add_argument("-f", dest="connection_file", required=True)
     args = parser.parse_args()

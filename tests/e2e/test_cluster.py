@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +26,7 @@ from grading import EXAMPLES  # tests/grading.py
 from autograder.assignment import release
 from autograder.classrun.ledger import Ledger
 from autograder.sandbox.kernel_launcher import sandbox_tier
+from benchmarks.scale import free_port, stop_process_groups
 
 pytestmark = [pytest.mark.xdist_group("examples_graded"),  # one cluster for the module, beside the examples' fixture
               pytest.mark.skipif(sandbox_tier() != "full", reason="needs root with mount namespaces: the workers "
@@ -34,12 +34,6 @@ pytestmark = [pytest.mark.xdist_group("examples_graded"),  # one cluster for the
                                  "sandbox")]
 ALLOWED_FAILURES = 2  # the scheduler's: a task whose worker dies 3 times is an error row
 RUN_MARK = "HW2_TEST_CLUSTER_RUN"  # in the environment of each coordinator run, to find what it left
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Cluster:
@@ -77,12 +71,7 @@ class Cluster:
         if getattr(self, "client", None):
             self.client.close(timeout=5)
             self.client = None
-        for process in self.processes:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.wait()
+        stop_process_groups(self.processes)
         self.processes = []
 
     def executing(self):

@@ -23,7 +23,7 @@ import pytest
 
 from autograder.assignment import master, release
 from autograder.lms import gradescope
-from autograder.sandbox import kernel_launcher
+from autograder.sandbox import kernel_launcher, kernel_user
 
 # one after the other: the second looks for what any container kernel left in the shared folders
 pytestmark = pytest.mark.xdist_group("container_tier")
@@ -139,14 +139,14 @@ def test_a_hostile_notebook_gets_its_own_score_in_a_container(tmp_path):
         assert results["score"] == master.read().auto_points, results
         found = json.loads((evidence / "evidence.json").read_text())
         uid = found["uid"]
-        assert uid >= kernel_launcher.FIRST_UID
+        assert uid >= kernel_user.FIRST_UID
         assert set(found["read"].values()) == {"PermissionError"}, found["read"]
         assert set(found["wrote"].values()) == {"PermissionError"}, found["wrote"]
         assert found["graders_seen"] >= 1 and found["signalled"] == [] and not any(found["traced"]), found
         assert 0 < found["forked"] < 64, found
         # the process left behind ran, and was killed before results.json was written
         assert (evidence / "alive").stat().st_mtime <= (root / "results" / "results.json").stat().st_mtime
-        assert kernel_launcher.live_processes(uid) == []
+        assert kernel_user.live_processes(uid) == []
     finally:
         shutil.rmtree(evidence, ignore_errors=True)
 
@@ -187,6 +187,6 @@ def test_kit_grade_in_a_container_contains_the_attacks_on_the_sandbox(tmp_path):
     assert free - shutil.disk_usage(tmp_path).free < GB, "the attacks filled the disk"
     huge = rows["huge_file"]["reason"] + rows["ipc_flood"]["reason"]
     assert "more than" in huge and "MB of disk" in huge, f"the disk watch's reason is not given: {huge[:1500]}"
-    left = [entry for folder in kernel_launcher.SHARED_FOLDERS if folder.exists() for entry in folder.iterdir()
-            if entry.lstat().st_uid >= kernel_launcher.FIRST_UID]
+    left = [entry for folder in kernel_user.SHARED_FOLDERS if folder.exists() for entry in folder.iterdir()
+            if entry.lstat().st_uid >= kernel_user.FIRST_UID]
     assert left == [], f"kernels' files left in the shared folders: {left}"

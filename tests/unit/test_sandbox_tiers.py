@@ -13,7 +13,7 @@ import pytest
 
 from autograder.grading import environment
 from autograder.grading.options import GradingOptions
-from autograder.sandbox import kernel_launcher
+from autograder.sandbox import kernel_launcher, kernel_user
 
 ROOT = os.geteuid() == 0
 as_root = pytest.mark.skipif(not ROOT, reason="changing users needs root")
@@ -59,23 +59,23 @@ def test_a_kernel_user_reads_only_what_others_may(passable):
     (closed / "file.txt").write_text("x")
     (closed / "file.txt").chmod(0o644)  # readable, but in a folder others cannot pass
     paths = [shared / "open.txt", closed, closed / "file.txt"]
-    assert kernel_launcher.readable_by_kernel_user(paths) == [str(shared / "open.txt")]
+    assert kernel_user.readable_by_kernel_user(paths) == [str(shared / "open.txt")]
 
 
 @as_root
 def test_killing_a_kernel_user_kills_its_setsid_and_double_forked_processes():
-    uid = kernel_launcher.FIRST_UID - 2  # no kernel's
+    uid = kernel_user.FIRST_UID - 2  # no kernel's
     leaver = "setsid sh -c 'sleep 300 & sleep 300' & (sh -c 'sleep 300 &' &); sleep 300"
     started = subprocess.Popen(["/bin/sh", "-c", leaver], user=uid, group=uid, extra_groups=[],
                                start_new_session=True)
     try:
         for _ in range(100):
-            if len(kernel_launcher.live_processes(uid)) >= 5:
+            if len(kernel_user.live_processes(uid)) >= 5:
                 break
             time.sleep(0.05)
-        assert len(kernel_launcher.live_processes(uid)) >= 5
-        kernel_launcher.kill_user(uid)
-        assert kernel_launcher.live_processes(uid) == []
+        assert len(kernel_user.live_processes(uid)) >= 5
+        kernel_user.kill_user(uid)
+        assert kernel_user.live_processes(uid) == []
         assert started.wait(timeout=5) == -9
     finally:
         started.kill()
@@ -83,7 +83,7 @@ def test_killing_a_kernel_user_kills_its_setsid_and_double_forked_processes():
 
 @as_root
 def test_a_container_kernels_files_are_added_up_and_removed_from_the_shared_folders():
-    uid = kernel_launcher.FIRST_UID - 3  # no kernel's
+    uid = kernel_user.FIRST_UID - 3  # no kernel's
     top = Path(tempfile.mkdtemp(prefix="hw2-disk-"))  # in /tmp: pytest's folders are closed to other users
     try:
         top.chmod(0o711)
@@ -97,11 +97,26 @@ def test_a_container_kernels_files_are_added_up_and_removed_from_the_shared_fold
                   f"ln -s /usr {shared}/link")
         subprocess.run(["/bin/sh", "-c", writes], user=uid, group=uid, extra_groups=[], check=True)
         (shared / "someone_elses").write_bytes(b"x" * 5000000)  # root's: not the kernel's
-        found = kernel_launcher.entries_of(uid, [shared])
+        found = kernel_user.entries_of(uid, [shared])
         assert sorted(p.name for p in found) == ["b", "deep", "link"]
-        used = kernel_launcher.disk_used(uid, [own, *found])
+        used = kernel_user.disk_used(uid, [own, *found])
         assert 6_000_000 <= used < 6_200_000, "3 + 1 + 2 MB of its own, nothing through the link nor root's file"
-        kernel_launcher.remove_entries_of(uid, [shared])
+        kernel_user.remove_entries_of(uid, [shared])
         assert sorted(p.name for p in shared.iterdir()) == ["someone_elses"]
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_every_folder_any_user_may_write_on_this_machine_is_watched():
+    """A container kernel's files are added up and removed in kernel_user.SHARED_FOLDERS: a world-writable
+    folder near the top of this machine's tree that is not among them would let it fill the disk unseen."""
+    watched = {folder.resolve() for folder in kernel_user.SHARED_FOLDERS}
+    found = []
+    for base in [Path("/"), Path("/var"), Path("/run"), Path("/dev"), Path("/srv"), Path("/opt"), Path("/home")]:
+        try:
+            entries = list(base.iterdir())
+        except OSError:
+            continue
+        found += [entry.resolve() for entry in entries if entry.is_dir() and entry.stat().st_mode & 0o002
+                  and entry.resolve().parts[1:2] not in (("proc",), ("sys",))]
+    assert set(found) <= watched, f"world-writable folders not watched: {sorted(set(found) - watched)}"

@@ -38,7 +38,7 @@ from autograder.grading.kernel import REPLY_MIME, Kernel, KernelError
 from autograder.grading.preprocessors.output_budget import MB, OutputBudget
 from autograder.grading.preprocessors.resources import REVIEW, VERDICTS
 from autograder.grading.verdict import CellVerdict, dependency_cause
-from autograder.sandbox import kernel_launcher
+from autograder.sandbox import kernel_launcher, kernel_user
 
 KERNEL_DIED = "KernelDied"
 TIME_BUDGET = "SubmissionTimeout"
@@ -122,7 +122,7 @@ class ResilientExecute(Execute):
         """Kill what is left of the users of the kernels started so far (double-forked, setsid processes)."""
         if self.kill_kernel_users:
             for pid in self._launchers:
-                kernel_launcher.kill_user(kernel_launcher.kernel_user(pid))
+                kernel_user.kill_user(kernel_user.kernel_user(pid))
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
