@@ -35,7 +35,7 @@ import numpy as np
 import hw2_checks
 from autograder.grading import kernel_side
 from autograder.grading.exchange import INLINE_BYTES, MAX_REPLY_DEPTH, ExchangeFolder, parse_reply
-from autograder.grading.kernel_side import MAX_FRAMES, MAX_LINE, MAX_MESSAGE, REPLY_MIME
+from autograder.grading.kernel_side import MAX_FRAMES, MAX_LINE, MAX_MESSAGE
 
 
 def _kernel_side_program():
@@ -60,18 +60,20 @@ KERNEL_SIDE = _kernel_side_program()  # the source text sent to the kernel
 KERNEL_SIDE_FILENAME = "<hw2 grader>"  # its frames' file: in <...>, so hw2_checks._student_frames_in skips them
 KERNEL_SIDE_VERSION = hashlib.sha256(KERNEL_SIDE.encode()).hexdigest()[:16]
 _IS_DEFINED = f'getattr(globals().get("_hw2_grader_request"), "version", None) == {KERNEL_SIDE_VERSION!r}'
-# Sent before every request: the kernel says NOT_DEFINED unless the _hw2_grader_request there is of this
-# version. Then the request goes again after DEFINE_KERNEL_SIDE, which defines it in a namespace of its own
-# (the first request, and again after a restart or a student's change): the kernel side's source, some
-# kB that IPython transforms line by line, crosses once per kernel, not once per request.
+# The cell that runs the kernel side's loop of requests (autograder.grading.request_loop) for a test cell:
+# it raises NameError(NOT_DEFINED) unless the _hw2_grader_request there is of this version. Then the
+# loop's cell is DEFINE_AND_SERVE, which defines it in a namespace of its own first (the first test cell,
+# and again after a restart or a student's change): the kernel side's source, some kB that IPython
+# transforms line by line, crosses once per kernel, not once per test cell.
 NOT_DEFINED = "hw2 grader: the kernel side is not defined here"
-IF_DEFINED = f"if not {_IS_DEFINED}:\n    raise NameError({NOT_DEFINED!r})\n"
-DEFINE_KERNEL_SIDE = f"""\
+SERVE = f"if not {_IS_DEFINED}:\n    raise NameError({NOT_DEFINED!r})\n_hw2_grader_request()\n"
+DEFINE_AND_SERVE = f"""\
 if not {_IS_DEFINED}:
     _hw2_grader_request = {{"__name__": "hw2_grader_kernel_side"}}
     exec(compile({KERNEL_SIDE!r}, {KERNEL_SIDE_FILENAME!r}, "exec"), _hw2_grader_request)
     _hw2_grader_request = _hw2_grader_request["serve"]
     _hw2_grader_request.version = {KERNEL_SIDE_VERSION!r}
+_hw2_grader_request()
 """
 
 
@@ -202,14 +204,15 @@ class CellValues:
 
 
 class Kernel:
-    """Calls into the student's kernel through ``run(code) -> outputs`` (a cell run by nbclient: a list
-    of output dicts), each a request answered by the kernel side (autograder.grading.kernel_side).
+    """Calls into the student's kernel through ``send(request) -> reply`` (JSON text both: the kernel
+    side's loop, autograder.grading.request_loop.RequestLoop.send; KernelError when no reply came), each a
+    request answered by the kernel side (autograder.grading.kernel_side).
 
     exchange: the folder of the large arrays of requests and replies (see ExchangeFolder).
     """
 
-    def __init__(self, run, exchange):
-        self.run, self.exchange = run, ExchangeFolder(exchange)
+    def __init__(self, send, exchange):
+        self.send, self.exchange = send, ExchangeFolder(exchange)
         self.handles = 0
         self.values = CellValues(self.exchange)  # this cell's
         self.keep_from = 1  # the first handle of this cell's requests: the kernel forgets older results
@@ -300,24 +303,12 @@ class Kernel:
         """The kernel side's reply (dict) to ``request`` (dict), and its files, read ({name: bytes})."""
         request["handle"] = self.handles = self.handles + 1
         request.update(exchange=str(self.exchange.path), inline_bytes=INLINE_BYTES, keep_from=self.keep_from)
-        call = f"_hw2_grader_request({json.dumps(request)!r})\n"
         try:
-            outputs = self.run(IF_DEFINED + call)
-            if any(output.get("output_type") == "error" and output.get("ename") == "NameError"
-                   and output.get("evalue") == NOT_DEFINED for output in outputs):
-                outputs = self.run(DEFINE_KERNEL_SIDE + call)
+            text = self.send(json.dumps(request))
         finally:
             self.exchange.remove_request_files()
-        for output in outputs:
-            if output.get("output_type") == "error":
-                raise KernelError(f"{output.get('ename')}: {output.get('evalue')}")
-        replies = [o["data"][REPLY_MIME] for o in outputs
-                   if o.get("output_type") == "display_data" and REPLY_MIME in o.get("data", {})]
-        if len(replies) != 1:
-            raise self._broken(f"{len(replies)} answers to one request (student code changed IPython's display, "
-                               "stdout or the grader's request)")
         try:
-            reply = parse_reply(replies[0])
+            reply = parse_reply(text)
             if reply.get("handle") != request["handle"]:
                 raise ValueError("an answer to another request")
             return reply, self.exchange.read_reply_files(reply.get("files"))

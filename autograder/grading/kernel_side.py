@@ -1,7 +1,8 @@
 """The kernel side of the grader's protocol: what answers the grader's requests in the student's kernel.
 
 The grader never imports this module there: it sends its code (autograder.grading.kernel), which the
-kernel runs in a namespace of its own and calls as ``_hw2_grader_request(request)``. So it is
+kernel runs in a namespace of its own and calls as ``_hw2_grader_request()``, a loop that answers one
+test cell's requests (``serve``; autograder.grading.request_loop drives it). So it is
 self-contained -- the standard library, numpy and IPython only -- and its one import of hw2_checks is
 replaced, in what is sent, by the function it imports, taken from the instructor's copy in the grader
 (the kernel's hw2_checks is the student's). It runs where student code can change
@@ -13,7 +14,7 @@ A request (JSON text, made by autograder.grading.kernel.Kernel) is a dict:
         and ``kwargs``, and ``substitutes`` {name: function} in place of the student's meanwhile)
     handle: int, the request's number; keep_from: int, the kernel forgets results of earlier handles
     exchange: str, the folder for large arrays; inline_bytes: int, larger arrays go there as .npy files
-Its reply (a dict, published as JSON display data of type REPLY_MIME) holds the request's ``handle``,
+Its reply (a dict, sent as JSON text after REPLY_PREFIX with the loop's next question) holds the request's ``handle``,
 ``files`` (the names of the array files it wrote), and
     for "get": ``missing`` (true when the notebook has no such name), else ``callable`` (bool) and,
         for a value, ``value``;
@@ -48,7 +49,9 @@ import numpy as np
 
 from hw2_checks import _student_frames_in
 
-REPLY_MIME = "application/x-hw2-grader"  # the kernel answers the grader with display data of this type
+REPLY_PREFIX = "hw2 grader reply: "  # a question of the kernel's that carries a reply (other questions are calls)
+OUTSIDE_REQUESTS = "hw2 grader: the grader's request handler was called outside the grader's requests"
+END_OF_REQUESTS = ""  # what the grader sends instead of a request when a test cell's are done
 RESULTS = "_hw2_grader_objects"  # in the student's namespace: {handle: what that request returned}
 MAX_DEPTH = 8  # values nested deeper are described as opaque
 MAX_MESSAGE = 2000  # characters of an error's or a warning's message sent
@@ -57,15 +60,27 @@ MAX_FRAMES = 3  # the student's innermost frames sent with an error
 MAX_WARNINGS = 20
 
 
-def serve(request):
-    """Answer the grader's ``request`` (JSON text) in the kernel: publish the reply as display data of
-    type REPLY_MIME. Known in the student's namespace as ``_hw2_grader_request``."""
+def serve(*_ignored):
+    """Answer the grader's requests in the kernel until it sends END_OF_REQUESTS: the loop of one cell,
+    which asks the grader for each request over the kernel's stdin channel (IPython's ``raw_input``) and
+    sends with that question the reply to the one before, prefixed with REPLY_PREFIX (the first says it
+    is ready). Known in the student's namespace as ``_hw2_grader_request``; called by student code, outside
+    the grader's cell (no stdin channel), it raises RuntimeError(OUTSIDE_REQUESTS)."""
     from IPython import get_ipython
-    from IPython.display import publish_display_data
+    from IPython.core.error import StdinNotImplementedError
 
     shell = get_ipython()
-    reply = answer(json.loads(request), shell.user_ns, shell.kernel.raw_input)
-    publish_display_data({REPLY_MIME: json.dumps(reply)})
+    ask = shell.kernel.raw_input
+    reply = {"handle": 0}
+    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        while True:  # what student code prints between requests is dropped, and not flushed each time
+            try:
+                request = ask(REPLY_PREFIX + json.dumps(reply))
+            except StdinNotImplementedError:
+                raise RuntimeError(OUTSIDE_REQUESTS) from None
+            if request == END_OF_REQUESTS:
+                return
+            reply = answer(json.loads(request), shell.user_ns, ask)
 
 
 def answer(request, user, ask):

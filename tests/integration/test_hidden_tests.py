@@ -11,6 +11,8 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.grading.exchange import INLINE_BYTES
 from autograder.grading.kernel import KERNEL_SIDE_VERSION, Kernel, KernelError
+from autograder.grading.kernel_side import OUTSIDE_REQUESTS, REPLY_PREFIX
+from autograder.grading.request_loop import RequestLoop
 
 
 @pytest.fixture(scope="module")
@@ -23,22 +25,23 @@ def client():
 
 @pytest.fixture
 def kernel(client, tmp_path):
-    """A Kernel whose exchange folder is ``tmp_path / 'exchange'``; ``kernel.source(code)`` runs code there."""
+    """A Kernel whose exchange folder is ``tmp_path / 'exchange'``, its requests carried by a RequestLoop
+    (the loop's cell ended after each test); ``kernel.source(code)`` runs code there."""
     exchange = tmp_path / "exchange"
     exchange.mkdir()
-
-    def run(code):
-        cell = new_code_cell(code)
-        client.execute_cell(cell, 0, store_history=False)
-        return cell.outputs
+    requests = RequestLoop(client, 0, lambda question: kernel.answer(question))
 
     def source(code):
-        errors = [o for o in run(code) if o.output_type == "error"]
+        requests.end()  # a cell runs after the loop's
+        cell = new_code_cell(code)
+        client.execute_cell(cell, 0, store_history=False)
+        errors = [o for o in cell.outputs if o.output_type == "error"]
         assert not errors, f"the test's own code failed in the kernel: {errors}"
 
-    kernel = Kernel(run, exchange)
+    kernel = Kernel(requests.send, exchange)
     kernel.source = source
-    return kernel
+    yield kernel
+    requests.end()
 
 
 def test_large_and_small_arrays_round_trip_and_leave_no_file(kernel):
@@ -73,12 +76,12 @@ def test_a_reply_file_that_is_a_link_is_refused(kernel, tmp_path):
     np.save(secret, np.arange(3))
     kernel.source(f"""
 import json, os
-from IPython.display import publish_display_data
-def _hw2_grader_request(request):
-    request = json.loads(request)
+def _hw2_grader_request():
+    ask = get_ipython().kernel.raw_input
+    request = json.loads(ask({REPLY_PREFIX!r} + json.dumps({{"handle": 0}})))
     os.symlink({str(secret)!r}, os.path.join(request["exchange"], "r99-0.npy"))
-    publish_display_data({{"application/x-hw2-grader": json.dumps({{"handle": request["handle"],
-        "callable": False, "value": {{"t": "a", "file": "r99-0.npy"}}, "files": ["r99-0.npy"]}})}})
+    ask({REPLY_PREFIX!r} + json.dumps({{"handle": request["handle"], "callable": False,
+        "value": {{"t": "a", "file": "r99-0.npy"}}, "files": ["r99-0.npy"]}}))
 _hw2_grader_request.version = {KERNEL_SIDE_VERSION!r}
 """)
     try:
@@ -185,3 +188,19 @@ def test_replies_are_bounded_before_they_are_parsed(kernel):
     with pytest.raises(KernelError, match="more than"):
         kernel.fetch("huge")()
     assert kernel.protocol_errors, "a reply over the bounds should be recorded for review"
+
+
+def test_student_code_that_ends_the_loop_of_requests_costs_that_request_only(kernel):
+    kernel.source("def interrupts():\n    raise KeyboardInterrupt('stopped by the student')\ndef one():\n    return 1")
+    with pytest.raises(KernelError, match="KeyboardInterrupt: stopped by the student"):
+        kernel.fetch("interrupts")()
+    assert kernel.fetch("one")() == 1, "the request after a loop that ended should run in a new loop"
+
+
+def test_the_request_handler_called_outside_the_graders_requests_says_so(client, kernel):
+    kernel.source("defined = 1")
+    assert kernel.fetch("defined") == 1  # the kernel side is defined
+    kernel.source("pass")
+    cell = new_code_cell("_hw2_grader_request()")
+    client.execute_cell(cell, 0, store_history=False)
+    assert [o.evalue for o in cell.outputs if o.output_type == "error"] == [OUTSIDE_REQUESTS], cell.outputs

@@ -1,6 +1,6 @@
 """The protocol between the grader and the student's kernel (autograder.grading.kernel, exchange and kernel_side),
 without a kernel: the program the grader sends runs here, in a namespace that stands for the student's,
-and its replies reach a real ``Kernel`` as display data, as they would from nbclient. What the
+and its replies reach a real ``Kernel`` as the JSON text its loop sends. What the
 student's code returns comes back as the same data (arrays inline and through the exchange folder,
 numbers, strings, containers, the student's own objects by handle); what the kernel side would
 never send is refused; a name the notebook lacks is a NameError; an error of student code comes
@@ -10,17 +10,14 @@ import ast
 import json
 import sys
 import warnings
-from types import SimpleNamespace
 
-import IPython
-import IPython.display
 import numpy as np
 import pytest
 
 from autograder.grading import exchange, kernel_side
 from autograder.grading.exchange import INLINE_BYTES
 from autograder.grading.hidden_tests import StudentNamespace
-from autograder.grading.kernel import KERNEL_SIDE, Kernel, KernelError, KernelObject, StudentError
+from autograder.grading.kernel import KERNEL_SIDE, KERNEL_SIDE_FILENAME, Kernel, KernelError, KernelObject, StudentError
 
 STUDENT_CODE = '''
 import warnings
@@ -104,25 +101,20 @@ def line_of(source_line):
 
 
 class StudentKernel:
-    """The kernel side as a kernel runs it, in this process: ``run(code)`` executes a request (the code
-    the grader sends) in ``user`` (the student's namespace) and returns its outputs as nbclient would (a
-    list of output dicts); questions the kernel side asks go to ``grader.answer``."""
+    """The kernel side as the grader sends it (KERNEL_SIDE), in this process: ``send(request)`` answers a
+    request (JSON text) in ``user`` (the student's namespace) as its loop does, and returns the reply
+    (JSON text); questions the kernel side asks go to ``grader.answer``. (The loop itself, over a real
+    kernel's stdin channel, is tested in tests/integration/test_hidden_tests.py.)"""
 
     def __init__(self, user, monkeypatch):
-        self.user, self.published, self.grader = user, [], None
-        shell = SimpleNamespace(user_ns=user, kernel=SimpleNamespace(raw_input=lambda question:
-                                                                      self.grader.answer(question)))
-        monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
-        monkeypatch.setattr(IPython.display, "publish_display_data", self.published.append)
+        self.user, self.grader = user, None
         monkeypatch.setitem(sys.modules, "hw2_checks", None)  # the kernel side must not import the kernel's
+        self.side = {"__name__": "hw2_grader_kernel_side"}
+        exec(compile(KERNEL_SIDE, KERNEL_SIDE_FILENAME, "exec"), self.side)
 
-    def run(self, code):
-        self.published.clear()
-        try:
-            exec(compile(code, "<request>", "exec"), self.user)
-        except Exception as error:  # noqa: BLE001 (as a kernel reports an error of a cell)
-            return [{"output_type": "error", "ename": type(error).__name__, "evalue": str(error)}]
-        return [{"output_type": "display_data", "data": data} for data in self.published]
+    def send(self, request):
+        return json.dumps(self.side["answer"](json.loads(request), self.user, lambda question:
+                                              self.grader.answer(question)))
 
 
 @pytest.fixture
@@ -141,7 +133,7 @@ def kernel(student, tmp_path, monkeypatch):
     exchange = tmp_path / "exchange"
     exchange.mkdir()
     student_kernel = StudentKernel(student, monkeypatch)
-    student_kernel.grader = Kernel(student_kernel.run, exchange)
+    student_kernel.grader = Kernel(student_kernel.send, exchange)
     return student_kernel.grader
 
 
@@ -257,10 +249,9 @@ def test_replies_over_the_bounds_are_refused_before_they_are_parsed(reply, refus
 
 def forged(reply):
     """A kernel whose every answer is ``reply`` (a dict; its handle set to the request's)."""
-    def run(code):
-        handle = json.loads(ast.literal_eval(code.splitlines()[-1].removeprefix("_hw2_grader_request(")[:-1]))["handle"]
-        return [{"output_type": "display_data", "data": {kernel_side.REPLY_MIME: json.dumps({**reply, "handle": handle})}}]
-    return run
+    def send(request):
+        return json.dumps({**reply, "handle": json.loads(request)["handle"]})
+    return send
 
 
 @pytest.mark.parametrize("reply, refused", [
@@ -283,11 +274,6 @@ def test_reply_files_over_the_bound_are_refused(kernel, monkeypatch):
     monkeypatch.setattr(exchange, "MAX_REPLY_FILE_BYTES", INLINE_BYTES * 2)
     with pytest.raises(KernelError, match="malformed"):
         kernel.fetch("identity")(np.zeros(INLINE_BYTES))  # 8 bytes each: a file of 8 * INLINE_BYTES
-
-
-def test_a_kernel_side_the_student_replaced_is_defined_again(kernel, student):
-    student["_hw2_grader_request"] = lambda request: None
-    assert kernel.fetch("identity")(5) == 5
 
 
 def test_the_program_sent_imports_only_the_standard_library_numpy_and_ipython():

@@ -2,15 +2,12 @@
 
 Everything a kernel sends is bounded in bytes: zmq drops a larger message before it is parsed (and the
 grader goes on without it, ResilientExecute), and what a cell or a whole submission keeps as output is
-capped here (text and images alike), with a visible note where it was cut. A request of the grader's
-keeps one answer of the kernel side's, of bounded size.
+capped here (text and images alike), with a visible note where it was cut. The cell of a test cell's
+requests (autograder.grading.request_loop) counts as a cell; the kernel side's replies do not come as outputs.
 """
 import json
 
 from nbformat.v4 import new_output
-
-from autograder.grading.exchange import DROPPED_REPLY, MAX_REPLY_JSON
-from autograder.grading.kernel_side import REPLY_MIME
 
 MB = 1024 * 1024
 MAX_CELL_OUTPUT_BYTES = 2 * MB
@@ -19,22 +16,21 @@ MAX_ERRORS = 3  # error outputs a cell keeps (an error decides a verdict)
 MAX_ERROR_CHARACTERS = 2000  # of an error's message, and of each of its traceback's lines
 MAX_TRACEBACK_LINES = 10
 TRUNCATED = "[output truncated: {what} went over {limit} MB of output; the rest was dropped]"
-REQUEST = "request"  # the budget of the request of the grader's that is running (it counts as a cell)
+REQUEST = "request"  # the budget of the cell of the grader's requests that is running (it counts as a cell)
 ALL = "all"  # the submission's budget
 
 
 class OutputBudget:
-    """The outputs one submission keeps: at most MAX_CELL_OUTPUT_BYTES a cell (a request of the grader's,
-    its answer aside, counts as a cell) and MAX_SUBMISSION_OUTPUT_BYTES in all, counted in characters
-    (text, base64 images, JSON); a few short errors a cell; one answer of at most MAX_REPLY_JSON
-    characters a request."""
+    """The outputs one submission keeps: at most MAX_CELL_OUTPUT_BYTES a cell (the cell of a test cell's
+    requests counts as a cell) and MAX_SUBMISSION_OUTPUT_BYTES in all, counted in characters (text, base64
+    images, JSON); a few short errors a cell."""
 
     def __init__(self):
         self.kept = {}  # {cell index, REQUEST or ALL: characters kept}
         self.truncated = set()  # the cells (and REQUEST) whose outputs were cut
 
     def start_request(self):
-        """A new request of the grader's: a new budget for it."""
+        """A new cell of the grader's requests: a new budget for it."""
         self.kept.pop(REQUEST, None)
         self.truncated.discard(REQUEST)
 
@@ -42,10 +38,8 @@ class OutputBudget:
         """``out`` (the output nbclient just added to the cell's ``outs``, or None) within the budget: it,
         or None when it was dropped or replaced in ``outs`` by what fits (and a note that it was cut).
 
-        cell_index: int, the cell's; request: bool, whether a request of the grader's is running.
+        cell_index: int, the cell's; request: bool, whether the cell of the grader's requests is running.
         """
-        if out is not None and request and REPLY_MIME in out.get("data", {}):
-            return _one_answer(outs, out)
         if out is None:
             return out
         key = REQUEST if request else cell_index
@@ -76,18 +70,6 @@ class OutputBudget:
             outs.append(new_output("stream", name="stdout",
                                    text="\n" + TRUNCATED.format(what=what, limit=limit // MB) + "\n"))
         return None
-
-
-def _one_answer(outs, out):
-    """The kernel side's answer ``out`` to a request, kept only while it could be the one answer (its
-    size is bounded); past that, it stands as DROPPED_REPLY, and further answers are dropped."""
-    answers = sum(REPLY_MIME in o.get("data", {}) for o in outs)
-    if answers == 1 and len(out.data[REPLY_MIME]) <= MAX_REPLY_JSON:
-        return out
-    out.data = {REPLY_MIME: DROPPED_REPLY}
-    if answers > 2:
-        outs.pop()
-    return None
 
 
 def output_size(output):

@@ -11,7 +11,6 @@ this process (autograder.grading.hidden_tests.run_graded), calling into the kern
 that lost points, the functions it depends on that lost points in their own cells above: the master's
 ``dependencies``) and what the kernel did that a grader should look at.
 """
-import asyncio
 import copy
 import hashlib
 import os
@@ -25,7 +24,7 @@ import zmq
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
-from nbformat.v4 import new_code_cell, new_output
+from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import is_grade
 from traitlets import Bool, Integer, List, Unicode
@@ -34,9 +33,11 @@ from autograder.assignment import master
 from autograder.assignment.master import split
 from autograder.grading import hidden_tests
 from autograder.grading.hidden_cases import HiddenCases
-from autograder.grading.kernel import REPLY_MIME, Kernel, KernelError
+from autograder.grading.kernel import Kernel, KernelError
+from autograder.grading.kernel_side import OUTSIDE_REQUESTS
 from autograder.grading.preprocessors.output_budget import MB, OutputBudget
 from autograder.grading.preprocessors.resources import REVIEW, VERDICTS
+from autograder.grading.request_loop import RequestLoop
 from autograder.grading.verdict import CellVerdict, dependency_cause
 from autograder.sandbox import kernel_launcher, kernel_user
 
@@ -101,7 +102,7 @@ class ResilientExecute(Execute):
             (scratch / "ipc").mkdir()
             if self.ipc_tmpfs_mb:
                 kernel_launcher.tmpfs(scratch / "ipc", self.ipc_tmpfs_mb)
-            self._kernel = Kernel(self._run_for_hidden_tests, exchange=scratch / "ipc")
+            self._kernel = Kernel(self._send_request, exchange=scratch / "ipc")
             self._scratch = scratch
             resources = dict(resources, metadata=dict(resources["metadata"], path=str(scratch / "work")))
             nb, _ = super().preprocess(nb, resources, km)
@@ -137,27 +138,6 @@ class ResilientExecute(Execute):
         """nbclient's output, within the submission's OutputBudget."""
         out = super().output(outs, msg, display_id, cell_index)
         return self._outputs.bounded(outs, out, cell_index, request=self._request_running)
-
-    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        """nbclient's, and while a request of the grader's runs, the kernel may call the grader's
-        functions it was handed: their calls arrive as input requests on the stdin channel."""
-        if not self._request_running:
-            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        self.kc.allow_stdin = True
-        serving = asyncio.ensure_future(self._answer_questions())
-        try:
-            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
-        finally:
-            serving.cancel()
-            self.kc.allow_stdin = False
-
-    execute_cell = run_sync(async_execute_cell)
-
-    async def _answer_questions(self):
-        while True:
-            message = await self.kc.stdin_channel.get_msg()
-            if message.get("msg_type") == "input_request":
-                self.kc.input(self._kernel.answer(message.get("content", {}).get("prompt")))
 
     def handle_comm_msg(self, outs, msg, cell_index):
         """Widgets are not graded: their messages would otherwise pile up in the grader unbounded."""
@@ -209,15 +189,13 @@ class ResilientExecute(Execute):
             return "it exited, crashed or went over a resource limit"
 
     def _note_behaviour(self, cell, index):
-        """Record for review what the kernel did that honest code never does; drop forged grader replies."""
+        """Record for review what the kernel did that honest code never does."""
         label = f"cell {index + 1}" + (f" ({cell.metadata.nbgrader['grade_id']})" if is_grade(cell) else "")
         if is_grade(cell) and any(o.output_type == "execute_result" for o in cell.outputs):
             self._review.append(f"{label}: a result was displayed in a test cell (student code called the "
                                 "display hook, which stock nbgrader reads as a score)")
-        forged = [o for o in cell.outputs if REPLY_MIME in o.get("data", {})]
-        if forged:
+        if any(o.output_type == "error" and o.get("evalue") == OUTSIDE_REQUESTS for o in cell.outputs):
             self._review.append(f"{label}: student code called the grader's request handler in the kernel")
-            cell.outputs = [o for o in cell.outputs if o not in forged]
 
     def _execute(self, cell, index, store_history=True):
         """nbclient's execute_cell; KernelBroken when the kernel dies or its messages stop making sense
@@ -232,11 +210,12 @@ class ResilientExecute(Execute):
     def _run_graded(self, cell, source, index):
         """Run the test cell's cases, public and hidden, here (the grader's verdict); add what it found
         under the cell's outputs."""
-        self._hidden_cell_index = index
+        self._requests = RequestLoop(self, index, self._kernel.answer)
         self._hidden_cell_deadline = time.monotonic() + self.timeout
         try:
             verdict = hidden_tests.run_graded(source, self._kernel, self._cases,
                                               cell.metadata.nbgrader.get("grade_id", index))
+            self._end_requests()
         finally:
             if self._kernel.protocol_errors:
                 self._review.append(f"cell {index + 1}: the kernel's answers to the grader broke the protocol "
@@ -252,23 +231,43 @@ class ResilientExecute(Execute):
             cell.outputs.append(new_output("stream", name="stdout", text=summary + "\n"))
         return verdict
 
-    def _run_for_hidden_tests(self, code):
-        """Run ``code`` in the kernel within what is left of the cell's time; return its outputs."""
+    def _send_request(self, request):
+        """The kernel side's reply (JSON text) to the grader's ``request`` (JSON text), within what is left
+        of the test cell's time; KernelBroken when the kernel died or stopped answering properly."""
         remaining = self._hidden_cell_deadline - time.monotonic()
         if remaining < 1:
             raise KernelError(f"the hidden tests ran out of the cell's {self._cell_timeout} s")
-        self.timeout, timeout = max(1, int(remaining)), self.timeout
-        cell = self.nb.cells[self._hidden_cell_index]
-        self._request_running = True
-        self._outputs.start_request()
+        starts = self._requests.serving is None or self._requests.serving.done()
+        if starts:  # a new cell for the loop: its timeout is what is left of the test cell's
+            self._request_cell, self._request_timeout = self.nb.cells[self._requests.index], self.timeout
+            self.timeout = max(1, int(remaining))
+            self._request_running = True
+            self._outputs.start_request()
         try:
-            request = new_code_cell(code)
-            self._execute(request, self._hidden_cell_index, store_history=False)
-            return request.outputs
+            return self._in_request_cell(self._requests.send, request)
         finally:
-            self._request_running = False
-            self.timeout = timeout
-            self.nb.cells[self._hidden_cell_index] = cell  # nbclient puts the cell it ran into the notebook
+            if starts:
+                self.timeout = self._request_timeout
+
+    def _end_requests(self):
+        """End the test cell's loop of requests (KernelBroken as _send_request)."""
+        self._in_request_cell(self._requests.end)
+
+    def _in_request_cell(self, step, *args):
+        """``step(*args)`` of the loop's cell; nbclient's failures of it as _execute's; the notebook's
+        cell put back once the loop's cell has ended."""
+        try:
+            return step(*args)
+        except DeadKernelError:
+            raise KernelBroken("died") from None
+        except KernelError:
+            raise
+        except Exception as error:  # noqa: BLE001 (with allow_errors, nbclient raises only when the kernel fails)
+            raise KernelBroken(f"stopped answering properly ({type(error).__name__}: {error})") from None
+        finally:
+            if self._request_running and (self._requests.serving is None or self._requests.serving.done()):
+                self._request_running = False
+                self.nb.cells[self._requests.index] = self._request_cell  # nbclient put the loop's cell there
 
     def _restart_and_replay(self, index):
         """Restart the kernel and run the code cells before ``index`` again (without their hidden
