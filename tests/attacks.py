@@ -14,6 +14,7 @@ import nbformat
 
 from autograder.assignment import release
 from autograder.grading.kernel import KERNEL_SIDE_FILENAME, KERNEL_SIDE_VERSION
+from autograder.grading.kernel_side import REPLY_PREFIX
 
 EXAMPLES = release.REPO / "examples" / "submissions"
 
@@ -159,7 +160,6 @@ print("forked", children)
 FORGE_REPLIES = f'''
 import json, os
 from ipykernel.connect import get_connection_file
-from IPython.display import publish_display_data
 exchange = os.path.dirname(json.load(open(get_connection_file()))["ip"] or "/nowhere/x")
 for request_number in range(1, 200):
     for file_number in range(4):
@@ -167,12 +167,16 @@ for request_number in range(1, 200):
             os.symlink({str(EXAMPLES / "alice.ipynb")!r}, os.path.join(exchange, f"q{{request_number}}-{{file_number}}.npy"))
         except OSError:
             pass
-def _hw2_grader_request(request):
-    request = json.loads(request)
-    name = f"r{{request['handle']}}-0.npy"
-    os.symlink({str(release.HIDDEN_REFERENCE)!r}, os.path.join(request["exchange"], name))
-    publish_display_data({{"application/x-hw2-grader": json.dumps(
-        {{"handle": request["handle"], "callable": False, "value": {{"t": "a", "file": name}}, "files": [name]}})}})
+def _hw2_grader_request(*_):
+    ask, reply = get_ipython().kernel.raw_input, {{"handle": 0}}
+    while True:
+        request = ask({REPLY_PREFIX!r} + json.dumps(reply))
+        if not request:
+            return
+        request = json.loads(request)
+        name = f"r{{request['handle']}}-0.npy"
+        os.symlink({str(release.HIDDEN_REFERENCE)!r}, os.path.join(request["exchange"], name))
+        reply = {{"handle": request["handle"], "callable": False, "value": {{"t": "a", "file": name}}, "files": [name]}}
 _hw2_grader_request.version = {KERNEL_SIDE_VERSION!r}
 '''
 
@@ -357,14 +361,16 @@ _kernel.session.send(_kernel.iopub_socket, "display_data", b'{"data":{"text/plai
 time.sleep(5)
 '''
 
-# When the grader calls it, flatten_images publishes 30 more "answers" of 10 MB each (found by a red-team run).
-ANSWER_FLOOD = {"flatten_images": '''
+# When the grader calls it, flatten_images sends 30 more "answers" of 10 MB each, over the channel the kernel
+# side's replies take, and displays as many (found by a red-team run).
+ANSWER_FLOOD = {"flatten_images": f'''
 from IPython.display import publish_display_data
 _flatten = flatten_images
 def flatten_images(images):
     if len(images) == 3:
         for _ in range(30):
-            publish_display_data({"application/x-hw2-grader": "x" * (10 * 1024 * 1024)})
+            publish_display_data({{"application/x-hw2-grader": "x" * (10 * 1024 * 1024)}})
+            get_ipython().kernel.raw_input({REPLY_PREFIX!r} + "x" * (10 * 1024 * 1024))
     return _flatten(images)
 '''}
 

@@ -34,8 +34,15 @@ import numpy as np
 
 import hw2_checks
 from autograder.grading import kernel_side
-from autograder.grading.exchange import INLINE_BYTES, MAX_REPLY_DEPTH, ExchangeFolder, parse_reply
-from autograder.grading.kernel_side import MAX_FRAMES, MAX_LINE, MAX_MESSAGE
+from autograder.grading.exchange import (
+    INLINE_BYTES,
+    MAX_REPLY_DEPTH,
+    ExchangeFolder,
+    parse_reply,
+    raw_array,
+    raw_description,
+)
+from autograder.grading.kernel_side import MAX_FRAMES, MAX_LINE, MAX_MESSAGE, RAW_KINDS
 
 
 def _kernel_side_program():
@@ -152,7 +159,10 @@ class CellValues:
         raise TypeError(f"the grader cannot send a {type(value).__name__} to the kernel")
 
     def _npy(self, array, kind, handle):
-        """An array (kind "a") or a numpy scalar as a 0-d array (kind "s"), inline up to INLINE_BYTES."""
+        """An array (kind "a") or a numpy scalar as a 0-d array (kind "s"), inline up to INLINE_BYTES (raw
+        bytes where its dtype allows, else .npy bytes), else as a .npy file."""
+        if array.nbytes <= INLINE_BYTES and array.dtype.kind in RAW_KINDS:
+            return raw_description(array, kind)
         buffer = io.BytesIO()
         np.save(buffer, array, allow_pickle=False)
         if buffer.tell() <= INLINE_BYTES:
@@ -174,8 +184,14 @@ class CellValues:
         if kind in ("a", "s"):
             if "file" in item and item["file"] not in files:
                 raise ProtocolError(f"the kernel's answer names a file it did not send: {item['file']!r}")
-            data = files[item["file"]] if "file" in item else base64.b64decode(item["npy"])
-            array = np.load(io.BytesIO(data), allow_pickle=False)
+            if "raw" in item:
+                try:
+                    array = raw_array(item)
+                except ValueError as error:  # binascii.Error too
+                    raise ProtocolError(str(error)) from None
+            else:
+                data = files[item["file"]] if "file" in item else base64.b64decode(item["npy"])
+                array = np.load(io.BytesIO(data), allow_pickle=False)
             value = array if kind == "a" else array[()]
         elif kind in ("list", "tuple"):
             value = [self.decode(v, files, handle, (*path, i)) for i, v in enumerate(item["items"])]

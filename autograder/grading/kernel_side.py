@@ -24,8 +24,10 @@ Its reply (a dict, sent as JSON text after REPLY_PREFIX with the loop's next que
 
 A value is described by a dict whose "t" says what it is:
     {"t": "v", "v": None, a bool, int, float or str}
-    {"t": "a", "npy": base64 of .npy bytes} or {"t": "a", "file": a file's name in the exchange
-        folder}: an array of any shape and a dtype other than object ("s": a numpy scalar, as a 0-d array)
+    {"t": "a", "dtype": a dtype's str of a kind in RAW_KINDS, "shape": [ints], "raw": base64 of its bytes in
+        C order}, {"t": "a", "npy": base64 of .npy bytes} (other dtypes) or {"t": "a", "file": a file's name in
+        the exchange folder}: an array of any shape and a dtype other than object ("s": a numpy scalar, as
+        a 0-d array)
     {"t": "list" or "tuple", "items": [values]}, {"t": "dict", "items": [[key, value], ...]}
     {"t": "object", "type": class name, "attrs": {name: value}}; {"t": "opaque", "type": class name}
     {"t": "function", "number": int}: a function of the grader's, handed back to it
@@ -58,6 +60,7 @@ MAX_MESSAGE = 2000  # characters of an error's or a warning's message sent
 MAX_LINE = 300  # characters of a student's source line sent
 MAX_FRAMES = 3  # the student's innermost frames sent with an error
 MAX_WARNINGS = 20
+RAW_KINDS = "biufc"  # dtypes (bool, integers, floats, complex) whose arrays travel inline as raw bytes, not .npy
 
 
 def serve(*_ignored):
@@ -185,11 +188,15 @@ class Codec:
 
     def _npy(self, array, kind, files):
         """An array (kind "a") or a numpy scalar as a 0-d array (kind "s"): inline up to the request's
-        ``inline_bytes``, else as r<handle>-<number>.npy in the exchange folder."""
+        ``inline_bytes`` (raw bytes where its dtype is in RAW_KINDS, else .npy bytes), else as
+        r<handle>-<number>.npy in the exchange folder."""
         if array.nbytes > self.request["inline_bytes"]:
             files.append(f"r{self.request['handle']}-{next(self.numbers)}.npy")
             np.save(os.path.join(self.request["exchange"], files[-1]), array, allow_pickle=False)
             return {"t": kind, "file": files[-1]}
+        if array.dtype.kind in RAW_KINDS:
+            return {"t": kind, "dtype": array.dtype.str, "shape": list(array.shape),
+                    "raw": base64.b64encode(np.ascontiguousarray(array).tobytes()).decode()}
         buffer = io.BytesIO()
         np.save(buffer, array, allow_pickle=False)
         return {"t": kind, "npy": base64.b64encode(buffer.getvalue()).decode()}
@@ -199,6 +206,9 @@ class Codec:
         kind = item["t"]
         if kind == "v":
             return item["v"]
+        if kind in ("a", "s") and "raw" in item:
+            array = np.frombuffer(bytearray(base64.b64decode(item["raw"])), item["dtype"]).reshape(item["shape"])
+            return array if kind == "a" else array[()]
         if kind in ("a", "s"):
             source = os.path.join(self.request["exchange"], item["file"]) if "file" in item else \
                 io.BytesIO(base64.b64decode(item["npy"]))

@@ -12,6 +12,7 @@ Everything read from the kernel here is text handed to autograder.grading.kernel
 checks it: a reply forged by student code is no more than what that code could return.
 """
 import asyncio
+from queue import Empty
 
 from nbclient.util import run_sync
 from nbformat.v4 import new_code_cell
@@ -56,7 +57,9 @@ class RequestLoop:
 
     async def _start(self):
         """Run the loop's cell, defining the kernel side first where it is not defined, until its first
-        question (a reply that says it is ready)."""
+        question (a reply that says it is ready). What the kernel sent on its stdin channel before is
+        dropped: no question of an earlier cell is read as an answer of this one."""
+        await self._drop_questions()
         for code in (SERVE, DEFINE_AND_SERVE):
             self.cell = new_code_cell(code)
             self.client.kc.allow_stdin = True  # for the cell's execute request: its questions
@@ -100,10 +103,30 @@ class RequestLoop:
                           "answers them)")
 
     async def _end(self):
+        """Send END_OF_REQUESTS, and again to every question until the loop's cell ends (student code that
+        asks for input meanwhile gets it too, and cannot keep the cell waiting)."""
         try:
-            if not self.serving.done():
+            while not self.serving.done():
                 self.client.kc.input(END_OF_REQUESTS)
-            await self.serving
+                question = asyncio.ensure_future(self._next_question())
+                await asyncio.wait({question, self.serving}, return_when=asyncio.FIRST_COMPLETED)
+                if question.done():
+                    question.exception()  # a message that is not Jupyter's is ignored here
+                question.cancel()
+            self.serving.result()
         finally:
             self.client.kc.allow_stdin = False
             self.serving = None
+
+    async def _next_question(self):
+        while (await self.client.kc.stdin_channel.get_msg()).get("msg_type") != "input_request":
+            pass
+
+    async def _drop_questions(self):
+        while True:
+            try:
+                await self.client.kc.stdin_channel.get_msg(timeout=0)
+            except Empty:
+                return
+            except ValueError:  # a message that is not Jupyter's (not signed, not JSON): dropped too
+                continue

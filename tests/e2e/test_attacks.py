@@ -41,7 +41,7 @@ ISSUE_LIST = {"allclose_true", "input_transformer", "always_equal", "fake_checks
 MUST_LOSE = {"checker_is_backprop": {"test_nn_finite_difference_checker": (0, "my_nn_finite_difference_checker raised")},
              "leak_hidden": {"test_flatten_images": (0, "is wrong in")},
              "huge_replies": {"test_sigmoid_activation": (2.9, "more than")},
-             "answer_flood": {"test_flatten_images": (0.9, "answers to one request")}}
+             "answer_flood": {"test_flatten_images": (0.9, "more than")}}
 # review reasons that show the grader saw what the attack did (not only words in its code)
 FLAGGED_FOR = {"display_hook_score": "a result was displayed in a test cell",
                "script_everywhere": "held HTML with script",

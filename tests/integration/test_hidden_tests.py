@@ -204,3 +204,12 @@ def test_the_request_handler_called_outside_the_graders_requests_says_so(client,
     cell = new_code_cell("_hw2_grader_request()")
     client.execute_cell(cell, 0, store_history=False)
     assert [o.evalue for o in cell.outputs if o.output_type == "error"] == [OUTSIDE_REQUESTS], cell.outputs
+
+
+def test_answers_student_code_forges_cost_only_the_requests_of_that_test_cell(kernel):
+    kernel.source(f"def floods():\n    for _ in range(5):\n        get_ipython().kernel.raw_input({REPLY_PREFIX!r} + '[')\n"
+                  "    return 1\ndef one():\n    return 1")
+    with pytest.raises(KernelError, match="malformed"):
+        kernel.fetch("floods")()
+    kernel.source("pass")  # the next test cell: the loop's cell has ended, whatever floods still asked
+    assert kernel.fetch("one")() == 1, "forged answers of an earlier test cell were read as this one's"

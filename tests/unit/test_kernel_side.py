@@ -144,9 +144,11 @@ def test_arrays_round_trip_with_their_dtype_and_shape_inline_and_through_the_exc
     assert scaled.dtype == np.float64 and scaled.shape == (400, 300) and np.array_equal(scaled, big * 2)
     assert head.dtype == np.float64 and head.shape == (2, 300) and np.array_equal(head, big[:2] * 2)
     for array in [np.arange(6, dtype=np.int32).reshape(2, 3), np.ones((3, 1), np.float32), np.zeros((0, 4)),
-                  np.array([True, False])]:
+                  np.array([True, False]), np.asfortranarray(np.arange(6.0).reshape(2, 3)), np.array(2.5),
+                  np.arange(3, dtype=">i8"), np.array([1 + 2j]), np.array(["text"]), np.array(["2026-12-03"], "M8[D]")]:
         back = kernel.fetch("identity")(array)
         assert back.dtype == array.dtype and back.shape == array.shape and np.array_equal(back, array), array
+        assert back.flags.writeable, f"the grader's copy of {array!r} should be its own, writable"
     left = sorted(path.name for path in kernel.exchange.path.iterdir())
     assert not left, f"the exchange folder should be left empty, not hold {left}"
 
@@ -245,6 +247,22 @@ def test_values_nested_deeper_than_the_kernel_side_sends_come_back_opaque(kernel
 def test_replies_over_the_bounds_are_refused_before_they_are_parsed(reply, refused):
     with pytest.raises(ValueError, match=refused):
         exchange.parse_reply(reply)
+
+
+@pytest.mark.parametrize("description, refused", [
+    ({"dtype": "|O", "shape": [1], "raw": "AAAAAAAAAAA="}, "dtype object"),
+    ({"dtype": "f8,i4", "shape": [1], "raw": ""}, "dtype"),
+    ({"dtype": "<f8", "shape": [2], "raw": "AAAAAAAAAAA="}, r"of shape \(2,\) and 8 bytes"),
+    ({"dtype": "<f8", "shape": [-1], "raw": "AAAAAAAAAAA="}, "without a shape"),
+    ({"dtype": "<f8", "shape": "1", "raw": "AAAAAAAAAAA="}, "without a shape"),
+    ({"dtype": "<f8", "shape": [1] * 40, "raw": "AAAAAAAAAAA="}, "without a shape"),
+    ({"dtype": ["<f8"], "shape": [1], "raw": "AAAAAAAAAAA="}, "dtype"),
+    ({"dtype": "<f8", "shape": [1], "raw": "not base64!"}, "base64"),
+], ids=["object", "structured", "too few bytes", "negative shape", "no list", "too many dimensions", "no string",
+        "not base64"])
+def test_a_raw_array_the_kernel_side_never_sends_is_refused(description, refused):
+    with pytest.raises(ValueError, match=refused):
+        exchange.raw_array(description)
 
 
 def forged(reply):
