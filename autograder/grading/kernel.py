@@ -1,13 +1,14 @@
 """The grader's side of the protocol with the student's kernel: calls into it (``Kernel``) that bring
 back plain data only, checked and bounded here.
 
-Only data crosses from the kernel -- arrays as .npy bytes read with ``allow_pickle=False``, numbers,
-strings, and containers of them -- so an object with a lying ``__eq__`` or ``__array__`` arrives as
-what it is, and every comparison happens here. The kernel sees the inputs, never the expected answers.
-Large arrays travel as .npy files in an exchange folder both sides see (the scratch folder of the
-kernel's sockets, ``ExchangeFolder``), small ones inline. What answers in the kernel is
-autograder.grading.kernel_side, whose source is sent (``KERNEL_SIDE``) and defined there by the first
-request, and again when student code replaced it.
+Only data crosses from the kernel -- arrays of numbers as raw bytes with a checked dtype and shape,
+other arrays as .npy bytes read with ``allow_pickle=False``, numbers, strings, and containers of them --
+so an object with a lying ``__eq__`` or ``__array__`` arrives as what it is, and every comparison
+happens here. The kernel sees the inputs, never the expected answers. Large arrays travel as .npy files
+in an exchange folder both sides see (the scratch folder of the kernel's sockets, ``ExchangeFolder``),
+small ones inline. What answers in the kernel is autograder.grading.kernel_side, whose source is sent
+(``KERNEL_SIDE``) and defined there by the first test cell's loop of requests
+(autograder.grading.request_loop, which carries the requests), and again when student code replaced it.
 
 Objects that come back from a call keep a handle to the original in the kernel: passing them back
 (the caches from layer_forward to backward_pass) passes the student's own object. Arrays given to a
