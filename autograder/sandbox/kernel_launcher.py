@@ -39,6 +39,7 @@ import ctypes
 import json
 import os
 import resource
+import select
 import shutil
 import signal
 import subprocess
@@ -214,22 +215,32 @@ def _wait_unless_orphaned(child, too_much=None, every=0.5, note=None):
     """Wait for the kernel; kill it if the grader that started this launcher goes (killed by a watchdog,
     say), or when ``too_much`` (a callable, or None) says why it must stop (str): written first to
     ``note`` (a Path in the grader's scratch folder, where the grader reads why its kernel died) and to
-    stderr. A loop, not a thread: a process cannot start threads after unshare(CLONE_NEWPID)."""
+    stderr. A loop, not a thread: a process cannot start threads after unshare(CLONE_NEWPID). It looks every
+    ``every`` seconds, and returns as soon as the kernel exits (a pidfd wakes it; the grader waits for this
+    launcher to exit after every kernel)."""
     parent = os.getppid()
-    while True:
-        pid, status = os.waitpid(child, os.WNOHANG)
-        if pid:
-            return status
-        if os.getppid() != parent:
-            os.kill(child, signal.SIGKILL)
-        why = too_much() if too_much else None
-        if why:
-            if note:
-                note.write_text(why)
-            print(f"kernel_launcher: the kernel was stopped: {why}", file=sys.stderr, flush=True)
-            os.kill(child, signal.SIGKILL)
-            too_much = None
-        time.sleep(every)
+    exited = os.pidfd_open(child) if hasattr(os, "pidfd_open") else None  # readable once the child exits
+    try:
+        while True:
+            pid, status = os.waitpid(child, os.WNOHANG)
+            if pid:
+                return status
+            if os.getppid() != parent:
+                os.kill(child, signal.SIGKILL)
+            why = too_much() if too_much else None
+            if why:
+                if note:
+                    note.write_text(why)
+                print(f"kernel_launcher: the kernel was stopped: {why}", file=sys.stderr, flush=True)
+                os.kill(child, signal.SIGKILL)
+                too_much = None
+            if exited is None:
+                time.sleep(every)
+            else:
+                select.select([exited], [], [], every)
+    finally:
+        if exited is not None:
+            os.close(exited)
 
 
 def _release(child, cgroups, ready_read, ready_write):

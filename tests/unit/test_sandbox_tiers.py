@@ -120,3 +120,15 @@ def test_every_folder_any_user_may_write_on_this_machine_is_watched():
         found += [entry.resolve() for entry in entries if entry.is_dir() and entry.stat().st_mode & 0o002
                   and entry.resolve().parts[1:2] not in (("proc",), ("sys",))]
     assert set(found) <= watched, f"world-writable folders not watched: {sorted(set(found) - watched)}"
+
+
+def test_the_launcher_returns_as_soon_as_its_kernel_exits():
+    """The grader waits for the launcher after every kernel: it must not sleep out its watch interval."""
+    child = os.fork()
+    if child == 0:
+        time.sleep(0.1)
+        os._exit(3)
+    started = time.monotonic()
+    status = kernel_launcher._wait_unless_orphaned(child, every=60)
+    assert os.waitstatus_to_exitcode(status) == 3
+    assert time.monotonic() - started < 30, "the launcher slept out its 60 s interval after the kernel exited"
