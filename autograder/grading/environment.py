@@ -22,7 +22,7 @@ import nbgrader
 
 from autograder.assignment import release
 from autograder.grading import course
-from autograder.sandbox import kernel_launcher
+from autograder.sandbox import kernel_launcher, mounts
 
 KERNEL_NAME = "hw2-grader"
 VERSION_FILE = "master_version"  # in a course folder: the master version it was generated from
@@ -140,7 +140,7 @@ def private_mounts():
     calling thread alone, as in a Dask worker whose one task thread grades) and the processes it starts
     a mount namespace of their own: the ipc tmpfs of each grading kernel (ResilientExecute.ipc_tmpfs_mb)
     is mounted there and vanishes with them. Needs root with namespaces; marked in OWN_MOUNTS."""
-    kernel_launcher.private_mount_namespace()
+    mounts.private_mount_namespace()
     os.environ[OWN_MOUNTS] = os.readlink(MOUNT_NAMESPACE)
 
 

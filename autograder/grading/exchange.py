@@ -22,7 +22,7 @@ MAX_REPLY_ITEMS = 50_000  # objects and lists in it (and files it names)
 MAX_REPLY_DEPTH = 24  # nesting of the values it describes
 MAX_REPLY_FILE_BYTES = 64 * 1024 * 1024  # all the array files of one reply together
 INLINE_BYTES = 64 * 1024  # larger arrays go through the exchange folder: base64 in JSON costs ~20 ms/MB
-MAX_DIMENSIONS = 32
+MAX_DIMENSIONS = 32  # of a raw array (numpy allows 64; the kernel side never sends more than a few)
 EXCHANGE_NAME = re.compile(r"[qr][0-9]+-[0-9]+\.npy")  # q: the grader's requests, r: the kernel's replies
 
 
@@ -39,15 +39,8 @@ def parse_reply(text):
     return reply
 
 
-def raw_description(array, kind):
-    """An array (``kind`` "a") or a numpy scalar as a 0-d array ("s") of a dtype in RAW_KINDS, described by
-    its dtype, shape and bytes (C order) in base64: some twenty times cheaper to make and read than .npy bytes."""
-    return {"t": kind, "dtype": array.dtype.str, "shape": list(array.shape),
-            "raw": base64.b64encode(np.ascontiguousarray(array).tobytes()).decode()}
-
-
 def raw_array(item):
-    """The array a ``raw_description`` describes (writable), or ValueError when the description is not one:
+    """The array a raw description (kernel_side.raw_description) describes (writable), or ValueError when the description is not one:
     a dtype outside RAW_KINDS (never object), a shape that is not a few non-negative ints, bytes that do not
     fill it exactly."""
     dtype, shape = item.get("dtype"), item.get("shape")

@@ -41,9 +41,8 @@ from autograder.grading.exchange import (
     ExchangeFolder,
     parse_reply,
     raw_array,
-    raw_description,
 )
-from autograder.grading.kernel_side import MAX_FRAMES, MAX_LINE, MAX_MESSAGE, RAW_KINDS
+from autograder.grading.kernel_side import MAX_FRAMES, MAX_LINE, MAX_MESSAGE, RAW_KINDS, raw_description
 
 
 def _kernel_side_program():

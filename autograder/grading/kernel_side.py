@@ -149,6 +149,15 @@ def _call(request, user, results, codec, files):
     return reply
 
 
+def raw_description(array, kind):
+    """An array (``kind`` "a") or a numpy scalar as a 0-d array ("s") of a dtype in RAW_KINDS, described by
+    its dtype, shape and bytes (C order) in base64: some twenty times cheaper to make and read than .npy
+    bytes. The grader describes its arrays so too (autograder.grading.kernel), and reads them back through
+    autograder.grading.exchange.raw_array, which checks them first."""
+    return {"t": kind, "dtype": array.dtype.str, "shape": list(array.shape),
+            "raw": base64.b64encode(np.ascontiguousarray(array).tobytes()).decode()}
+
+
 class Codec:
     """Values to and from their descriptions (the module's docstring), for one request.
 
@@ -195,8 +204,7 @@ class Codec:
             np.save(os.path.join(self.request["exchange"], files[-1]), array, allow_pickle=False)
             return {"t": kind, "file": files[-1]}
         if array.dtype.kind in RAW_KINDS:
-            return {"t": kind, "dtype": array.dtype.str, "shape": list(array.shape),
-                    "raw": base64.b64encode(np.ascontiguousarray(array).tobytes()).decode()}
+            return raw_description(array, kind)
         buffer = io.BytesIO()
         np.save(buffer, array, allow_pickle=False)
         return {"t": kind, "npy": base64.b64encode(buffer.getvalue()).decode()}

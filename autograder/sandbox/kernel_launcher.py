@@ -30,12 +30,11 @@ size, CPU time, open files, and, where this machine lets root make cgroups, memo
 share of the whole sandbox.
 
 It runs as a script, in the kernel's own process until it becomes the kernel, and imports nothing of the
-kit but its sibling kernel_user.py (the kernel's user: its uid, its processes, its files), loaded as a
-plain module from this folder (run_limited takes the folder off sys.path before it becomes the kernel);
-the new root's mounts, cgroups and limits are sections of this file.
+kit but its siblings kernel_user.py (the kernel's user: its uid, its processes, its files) and mounts.py (the
+new root's file systems), loaded as plain modules from this folder (run_limited takes the folder off
+sys.path before it becomes the kernel); its cgroups and limits are sections of this file.
 """
 import argparse
-import ctypes
 import json
 import os
 import resource
@@ -49,14 +48,15 @@ from pathlib import Path
 
 if __package__:  # imported by the kit
     from autograder.sandbox import kernel_user as users
+    from autograder.sandbox import mounts
 else:  # run as a script (the kernel spec's command): this folder is first on sys.path
     import kernel_user as users
+    import mounts
 
 HERE = Path(__file__).resolve().parent
 MB = 1024 * 1024
 STOPPED_NOTE = "kernel-stopped.txt"  # in the grader's scratch folder: why the launcher stopped the kernel
 DISK_WATCH_SECONDS = 0.2  # the container tier's look at the kernel's files: ~1 GB written between looks at most
-NEW_ROOT = Path("/tmp/hw2-sandbox-root")  # an empty mount point; every sandbox mounts its own root here
 CONNECTION_FILE = "/run/kernel.json"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 TIERS = ("full", "container", "none")
@@ -69,87 +69,8 @@ TIER_LINES = {
             "what this user can, the grader included; see SECURITY.md",
 }
 
-CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
-CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
-MNT_DETACH = 2
+CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x04000000, 0x08000000, 0x20000000, 0x40000000
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
-
-libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _check(result, what):
-    if result != 0:
-        error = ctypes.get_errno()
-        raise OSError(error, f"{what}: {os.strerror(error)}")
-
-
-def mount(source, target, fstype=None, flags=0, options=None):
-    _check(libc.mount(str(source).encode() if source else None, str(target).encode(),
-                      fstype.encode() if fstype else None, flags, options.encode() if options else None),
-           f"mount {source} on {target}")
-
-
-def bind(source, target, writable=False):
-    """Bind ``source`` at ``target`` inside the new root (read only unless ``writable``)."""
-    target = NEW_ROOT / str(source).lstrip("/") if target is None else target
-    if Path(source).is_dir():
-        target.mkdir(parents=True, exist_ok=True)
-    else:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.touch()
-    mount(source, target, flags=MS_BIND | MS_REC)
-    if not writable:
-        mount(None, target, flags=MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
-    return target
-
-
-def tmpfs(target, size_mb, mode="755"):
-    target.mkdir(parents=True, exist_ok=True)
-    mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size_mb}m,mode={mode}")
-
-
-def umount(target):
-    _check(libc.umount2(str(target).encode(), MNT_DETACH), f"umount {target}")
-
-
-def private_mount_namespace():
-    """Give this (single-threaded) process and its children mounts of their own, gone when they exit:
-    a grading worker mounts each kernel's ipc folder as a size-limited tmpfs there."""
-    _check(libc.unshare(CLONE_NEWNS), "unshare")
-    mount(None, "/", flags=MS_REC | MS_PRIVATE)
-
-
-def build_root(folder, ipc_folder, disk_mb, uid):
-    """Mount the sandbox's root at NEW_ROOT: system and Python read only, ``folder`` copied to tmpfs."""
-    mount(None, "/", flags=MS_REC | MS_PRIVATE)  # nothing mounted here is seen outside
-    tmpfs(NEW_ROOT, 16)
-    tmpfs(NEW_ROOT / "tmp", disk_mb, mode="1777")  # first: Python or the folder may live under /tmp
-    for top in ["/bin", "/lib", "/lib32", "/lib64", "/sbin"]:
-        if os.path.islink(top):  # merged /usr: keep the links
-            os.symlink(os.readlink(top), NEW_ROOT / top[1:])
-        elif os.path.isdir(top):
-            bind(top, None)
-    for path in {"/usr", "/etc", sys.base_prefix, sys.prefix}:
-        bind(path, None)
-    tmpfs(NEW_ROOT / "dev", 1)
-    for device in ["null", "zero", "full", "random", "urandom"]:
-        bind(f"/dev/{device}", NEW_ROOT / "dev" / device, writable=True)
-    tmpfs(NEW_ROOT / "dev" / "shm", 64, mode="1777")
-    sandbox_folder = NEW_ROOT / str(folder).lstrip("/")
-    tmpfs(sandbox_folder, disk_mb)
-    shutil.copytree(folder, sandbox_folder, dirs_exist_ok=True, symlinks=True)
-    bind(ipc_folder, None, writable=True)
-    matplotlib_cache = Path.home() / ".cache" / "matplotlib"  # the font list: seconds to rebuild per kernel
-    if matplotlib_cache.is_dir():
-        shutil.copytree(matplotlib_cache, NEW_ROOT / "tmp" / "matplotlib")
-    for owned in [sandbox_folder, ipc_folder, NEW_ROOT / "tmp" / "matplotlib"]:
-        for directory, _, files in os.walk(owned):
-            for name in [directory, *(os.path.join(directory, f) for f in files)]:
-                os.lchown(name, uid, uid)
-    (NEW_ROOT / "proc").mkdir()
-    mount("proc", NEW_ROOT / "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 
 def _alive(pid):
@@ -269,25 +190,25 @@ def run_sandboxed(args, connection_file):
     folder, ipc_folder = Path.cwd(), Path(connection["ip"]).parent
     uid = users.kernel_user(os.getpid())
     cgroups = make_cgroups(f"hw2-sandbox-{os.getpid()}", args.memory_mb, args.processes, args.threads)
-    NEW_ROOT.mkdir(exist_ok=True)
-    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
+    mounts.NEW_ROOT.mkdir(exist_ok=True)
+    mounts.check(mounts.libc.unshare(mounts.CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
     ready_read, ready_write = os.pipe()
     child = os.fork()
     if child == 0:  # PID 1 of the new namespace: becomes the kernel
         os.close(ready_write)
-        _check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
+        mounts.check(mounts.libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
         os.read(ready_read, 1)  # wait until the parent has put this process into the cgroups
         try:
-            build_root(folder, ipc_folder, args.disk_mb, uid)
-            os.makedirs(NEW_ROOT / "run")
-            (NEW_ROOT / CONNECTION_FILE[1:]).write_text(json.dumps(connection))
-            os.chown(NEW_ROOT / CONNECTION_FILE[1:], uid, uid)
-            os.chroot(NEW_ROOT)
+            mounts.build_root(folder, ipc_folder, args.disk_mb, uid)
+            os.makedirs(mounts.NEW_ROOT / "run")
+            (mounts.NEW_ROOT / CONNECTION_FILE[1:]).write_text(json.dumps(connection))
+            os.chown(mounts.NEW_ROOT / CONNECTION_FILE[1:], uid, uid)
+            os.chroot(mounts.NEW_ROOT)
             os.chdir(folder)
             os.setgroups([])
             os.setgid(uid)
             os.setuid(uid)
-            _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
+            mounts.check(mounts.libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
             apply_limits(args.memory_mb, args.file_mb, args.cpu_seconds, args.processes)
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             os.execve(sys.executable, [sys.executable, "-m", "ipykernel_launcher", "-f", CONNECTION_FILE],
@@ -312,7 +233,7 @@ def sandbox_tier():
         return "none"
     child = os.fork()
     if child == 0:
-        os._exit(libc.unshare(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0)
+        os._exit(mounts.libc.unshare(mounts.CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS) != 0)
     if os.waitstatus_to_exitcode(os.waitpid(child, 0)[1]) == 0:
         return "full"
     probe = subprocess.run(["/bin/sh", "-c", "exit 0"], user=users.PROBE_UID, group=users.PROBE_UID, extra_groups=[],
@@ -367,10 +288,10 @@ def run_contained(args, connection_file):
             os.setgid(uid)
             os.setuid(uid)
             # after setuid, which clears it; the launcher may have gone meanwhile
-            _check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
+            mounts.check(mounts.libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl")
             if os.getppid() == 1:
                 os._exit(70)
-            _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
+            mounts.check(mounts.libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl")
             apply_limits(args.memory_mb, args.file_mb, args.cpu_seconds, args.processes)
             if not os.access(sys.executable, os.X_OK):
                 raise OSError(f"this user cannot run {sys.executable}: the Python installation must be readable "

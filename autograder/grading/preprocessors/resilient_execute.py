@@ -39,7 +39,7 @@ from autograder.grading.preprocessors.output_budget import MB, OutputBudget
 from autograder.grading.preprocessors.resources import REVIEW, VERDICTS
 from autograder.grading.request_loop import RequestLoop
 from autograder.grading.verdict import CellVerdict, dependency_cause
-from autograder.sandbox import kernel_launcher, kernel_user
+from autograder.sandbox import kernel_launcher, kernel_user, mounts
 
 KERNEL_DIED = "KernelDied"
 TIME_BUDGET = "SubmissionTimeout"
@@ -101,7 +101,7 @@ class ResilientExecute(Execute):
                             ignore=shutil.ignore_patterns("*.ipynb"))  # the kernel runs code, not notebooks
             (scratch / "ipc").mkdir()
             if self.ipc_tmpfs_mb:
-                kernel_launcher.tmpfs(scratch / "ipc", self.ipc_tmpfs_mb)
+                mounts.tmpfs(scratch / "ipc", self.ipc_tmpfs_mb)
             self._kernel = Kernel(self._send_request, exchange=scratch / "ipc")
             self._scratch = scratch
             resources = dict(resources, metadata=dict(resources["metadata"], path=str(scratch / "work")))
@@ -110,7 +110,7 @@ class ResilientExecute(Execute):
         finally:
             self._end_kernel_users()  # nbclient has shut the kernel down: nothing of its user outlives it
             if self.ipc_tmpfs_mb and os.path.ismount(scratch / "ipc"):
-                kernel_launcher.umount(scratch / "ipc")
+                mounts.umount(scratch / "ipc")
             shutil.rmtree(scratch, ignore_errors=True)
 
     async def async_start_new_kernel(self, **kwargs):
