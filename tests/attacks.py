@@ -14,7 +14,7 @@ import nbformat
 
 from autograder.assignment import release
 from autograder.grading.kernel import KERNEL_SIDE_FILENAME, KERNEL_SIDE_VERSION
-from autograder.grading.kernel_side import REPLY_PREFIX
+from autograder.grading.kernel_side import FRAME, HELLO, REPLY
 
 EXAMPLES = release.REPO / "examples" / "submissions"
 
@@ -155,10 +155,29 @@ for _ in range(10000):
 print("forked", children)
 '''
 
-# Knows the grader's protocol (it is public): answers the grader's requests itself, naming a reply
-# file that is a link to the hidden reference, and plants links where the grader writes its requests.
-FORGE_REPLIES = f'''
-import json, os
+# The kernel side's loop (autograder.grading.kernel_side.serve) written by student code, from the protocol,
+# which is public: _forged_loop(path, token, reply_to) answers each request (a dict) with reply_to(request).
+FORGED_LOOP = f'''
+import json, socket, struct
+def _forged_loop(path, token, reply_to):
+    connection = socket.socket(socket.AF_UNIX)
+    connection.connect(path)
+    def send(kind, text):
+        data = text.encode()
+        connection.sendall(struct.pack({FRAME.format!r}, kind, len(data)) + data)
+    def receive():
+        _, length = struct.unpack({FRAME.format!r}, connection.recv({FRAME.size}, socket.MSG_WAITALL))
+        return connection.recv(length, socket.MSG_WAITALL).decode() if length else ""
+    with connection:
+        send({HELLO!r}, token)
+        while (request := receive()):
+            send({REPLY!r}, json.dumps(reply_to(json.loads(request))))
+'''
+
+# Knows the grader's protocol: answers the grader's requests itself, naming a reply file that is a link
+# to the hidden reference, and plants links where the grader writes its requests.
+FORGE_REPLIES = FORGED_LOOP + f'''
+import os
 from ipykernel.connect import get_connection_file
 exchange = os.path.dirname(json.load(open(get_connection_file()))["ip"] or "/nowhere/x")
 for request_number in range(1, 200):
@@ -167,16 +186,12 @@ for request_number in range(1, 200):
             os.symlink({str(EXAMPLES / "alice.ipynb")!r}, os.path.join(exchange, f"q{{request_number}}-{{file_number}}.npy"))
         except OSError:
             pass
-def _hw2_grader_request(*_):
-    ask, reply = get_ipython().kernel.raw_input, {{"handle": 0}}
-    while True:
-        request = ask({REPLY_PREFIX!r} + json.dumps(reply))
-        if not request:
-            return
-        request = json.loads(request)
-        name = f"r{{request['handle']}}-0.npy"
-        os.symlink({str(release.HIDDEN_REFERENCE)!r}, os.path.join(request["exchange"], name))
-        reply = {{"handle": request["handle"], "callable": False, "value": {{"t": "a", "file": name}}, "files": [name]}}
+def _linked_reply(request):
+    name = f"r{{request['handle']}}-0.npy"
+    os.symlink({str(release.HIDDEN_REFERENCE)!r}, os.path.join(request["exchange"], name))
+    return {{"handle": request["handle"], "callable": False, "value": {{"t": "a", "file": name}}, "files": [name]}}
+def _hw2_grader_request(path, token):
+    _forged_loop(path, token, _linked_reply)
 _hw2_grader_request.version = {KERNEL_SIDE_VERSION!r}
 '''
 
@@ -363,14 +378,22 @@ time.sleep(5)
 
 # When the grader calls it, flatten_images sends 30 more "answers" of 10 MB each, over the channel the kernel
 # side's replies take, and displays as many (found by a red-team run).
+# Finds the loop's socket among the kernel's objects and sends 30 replies of 10 MB each on it.
 ANSWER_FLOOD = {"flatten_images": f'''
+import gc, socket, struct
 from IPython.display import publish_display_data
 _flatten = flatten_images
 def flatten_images(images):
     if len(images) == 3:
         for _ in range(30):
             publish_display_data({{"application/x-hw2-grader": "x" * (10 * 1024 * 1024)}})
-            get_ipython().kernel.raw_input({REPLY_PREFIX!r} + "x" * (10 * 1024 * 1024))
+        for connection in [o for o in gc.get_objects() if isinstance(o, socket.socket)]:
+            try:
+                if connection.family == socket.AF_UNIX and "grader-" in connection.getpeername():
+                    for _ in range(30):
+                        connection.sendall(struct.pack({FRAME.format!r}, {REPLY!r}, 10 * 1024 * 1024) + bytes(10 * 1024 * 1024))
+            except OSError:
+                pass
     return _flatten(images)
 '''}
 

@@ -8,7 +8,8 @@ happens here. The kernel sees the inputs, never the expected answers. Large arra
 in an exchange folder both sides see (the scratch folder of the kernel's sockets, ``ExchangeFolder``),
 small ones inline. What answers in the kernel is autograder.grading.kernel_side, whose source is sent
 (``KERNEL_SIDE``) and defined there by the first test cell's loop of requests
-(autograder.grading.request_loop, which carries the requests), and again when student code replaced it.
+(autograder.grading.request_loop, which carries the requests over a Unix socket), and again when student
+code replaced it.
 
 Objects that come back from a call keep a handle to the original in the kernel: passing them back
 (the caches from layer_forward to backward_pass) passes the student's own object. Arrays given to a
@@ -16,7 +17,7 @@ call are copied back after it, so the checks see it when student code changed it
 of student code comes back with the student's own lines (never the tests').
 
 A function of the tests handed to student code stays here: the kernel gets a stand-in that sends its
-arguments back over the kernel's stdin channel while the grader's request runs (``Kernel.answer``), so
+arguments back over the loop's socket while the grader's request runs (``Kernel.answer``), so
 the tests' code never reaches the kernel. Everything the kernel sends is refused before parsing when it
 is larger, holds more objects or is nested deeper than the kernel side ever sends, and the values of a
 cell's calls are released after it (``Kernel.release``).
@@ -67,21 +68,26 @@ KERNEL_SIDE = _kernel_side_program()  # the source text sent to the kernel
 KERNEL_SIDE_FILENAME = "<hw2 grader>"  # its frames' file: in <...>, so hw2_checks._student_frames_in skips them
 KERNEL_SIDE_VERSION = hashlib.sha256(KERNEL_SIDE.encode()).hexdigest()[:16]
 _IS_DEFINED = f'getattr(globals().get("_hw2_grader_request"), "version", None) == {KERNEL_SIDE_VERSION!r}'
-# The cell that runs the kernel side's loop of requests (autograder.grading.request_loop) for a test cell:
-# it raises NameError(NOT_DEFINED) unless the _hw2_grader_request there is of this version. Then the
-# loop's cell is DEFINE_AND_SERVE, which defines it in a namespace of its own first (the first test cell,
-# and again after a restart or a student's change): the kernel side's source, some kB that IPython
-# transforms line by line, crosses once per kernel, not once per test cell.
+# The cell that runs the kernel side's loop of requests (autograder.grading.request_loop) for a test cell
+# (``loop_cell``): it raises NameError(NOT_DEFINED) unless the _hw2_grader_request there is of this version.
+# Then the loop's cell is the one that defines it in a namespace of its own first (the first test cell, and
+# again after a restart or a student's change): the kernel side's source, some kB that IPython transforms
+# line by line, crosses once per kernel, not once per test cell.
 NOT_DEFINED = "hw2 grader: the kernel side is not defined here"
-SERVE = f"if not {_IS_DEFINED}:\n    raise NameError({NOT_DEFINED!r})\n_hw2_grader_request()\n"
-DEFINE_AND_SERVE = f"""\
+_CHECK = f"if not {_IS_DEFINED}:\n    raise NameError({NOT_DEFINED!r})\n"
+_DEFINE = f"""\
 if not {_IS_DEFINED}:
     _hw2_grader_request = {{"__name__": "hw2_grader_kernel_side"}}
     exec(compile({KERNEL_SIDE!r}, {KERNEL_SIDE_FILENAME!r}, "exec"), _hw2_grader_request)
     _hw2_grader_request = _hw2_grader_request["serve"]
     _hw2_grader_request.version = {KERNEL_SIDE_VERSION!r}
-_hw2_grader_request()
 """
+
+
+def loop_cell(path, token, define):
+    """The code (str) of a cell that runs the kernel side's loop, connected to the grader's socket at ``path``
+    (str) with ``token`` (str); ``define``: define the kernel side first where it is not (else NameError)."""
+    return (_DEFINE if define else _CHECK) + f"_hw2_grader_request({path!r}, {token!r})\n"
 
 
 class KernelError(Exception):
@@ -321,6 +327,8 @@ class Kernel:
         request.update(exchange=str(self.exchange.path), inline_bytes=INLINE_BYTES, keep_from=self.keep_from)
         try:
             text = self.send(json.dumps(request))
+        except ProtocolError as error:  # an answer refused unread
+            raise self._broken(str(error)) from None
         finally:
             self.exchange.remove_request_files()
         try:

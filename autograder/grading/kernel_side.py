@@ -1,8 +1,9 @@
 """The kernel side of the grader's protocol: what answers the grader's requests in the student's kernel.
 
 The grader never imports this module there: it sends its code (autograder.grading.kernel), which the
-kernel runs in a namespace of its own and calls as ``_hw2_grader_request()``, a loop that answers one
-test cell's requests (``serve``; autograder.grading.request_loop drives it). So it is
+kernel runs in a namespace of its own and calls as ``_hw2_grader_request(path, token)``, a loop that answers
+one test cell's requests over a Unix socket the grader listens on (``serve``; autograder.grading.request_loop
+drives it). So it is
 self-contained -- the standard library, numpy and IPython only -- and its one import of hw2_checks is
 replaced, in what is sent, by the function it imports, taken from the instructor's copy in the grader
 (the kernel's hw2_checks is the student's). It runs where student code can change
@@ -14,7 +15,7 @@ A request (JSON text, made by autograder.grading.kernel.Kernel) is a dict:
         and ``kwargs``, and ``substitutes`` {name: function} in place of the student's meanwhile)
     handle: int, the request's number; keep_from: int, the kernel forgets results of earlier handles
     exchange: str, the folder for large arrays; inline_bytes: int, larger arrays go there as .npy files
-Its reply (a dict, sent as JSON text after REPLY_PREFIX with the loop's next question) holds the request's ``handle``,
+Its reply (a dict, sent as JSON text in a REPLY message) holds the request's ``handle``,
 ``files`` (the names of the array files it wrote), and
     for "get": ``missing`` (true when the notebook has no such name), else ``callable`` (bool) and,
         for a value, ``value``;
@@ -43,6 +44,7 @@ import io
 import itertools
 import json
 import os
+import struct
 import sys  # noqa: F401 (used by _student_frames_in, which replaces its import in what is sent)
 import traceback
 import warnings
@@ -51,7 +53,10 @@ import numpy as np
 
 from hw2_checks import _student_frames_in
 
-REPLY_PREFIX = "hw2 grader reply: "  # a question of the kernel's that carries a reply (other questions are calls)
+# A message on the grader's socket: its kind (one byte) and the length of its text (UTF-8), then the text.
+FRAME = struct.Struct(">cI")
+HELLO, REPLY, QUESTION = b"H", b"R", b"Q"  # the kernel's: the loop's token, a reply, a call of a grader's function
+GRADER = b"G"  # the grader's: a request, or the answer to a question
 OUTSIDE_REQUESTS = "hw2 grader: the grader's request handler was called outside the grader's requests"
 END_OF_REQUESTS = ""  # what the grader sends instead of a request when a test cell's are done
 RESULTS = "_hw2_grader_objects"  # in the student's namespace: {handle: what that request returned}
@@ -63,27 +68,65 @@ MAX_WARNINGS = 20
 RAW_KINDS = "biufc"  # dtypes (bool, integers, floats, complex) whose arrays travel inline as raw bytes, not .npy
 
 
-def serve(*_ignored):
+def serve(path=None, token=None):
     """Answer the grader's requests in the kernel until it sends END_OF_REQUESTS: the loop of one cell,
-    which asks the grader for each request over the kernel's stdin channel (IPython's ``raw_input``) and
-    sends with that question the reply to the one before, prefixed with REPLY_PREFIX (the first says it
-    is ready). Known in the student's namespace as ``_hw2_grader_request``; called by student code, outside
-    the grader's cell (no stdin channel), it raises RuntimeError(OUTSIDE_REQUESTS)."""
-    from IPython import get_ipython
-    from IPython.core.error import StdinNotImplementedError
+    connected to the Unix socket at ``path`` (str) the grader listens on for this cell, which it tells by
+    ``token`` (str, the first message). Each request is answered with a REPLY; a function of the grader's that
+    the student's code calls meanwhile asks a QUESTION (GraderFunction). Known in the student's namespace as
+    ``_hw2_grader_request``; called by student code, outside the grader's cell (no socket to connect to), it
+    raises RuntimeError(OUTSIDE_REQUESTS)."""
+    import socket
 
-    shell = get_ipython()
-    ask = shell.kernel.raw_input
-    reply = {"handle": 0}
-    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-        while True:  # what student code prints between requests is dropped, and not flushed each time
-            try:
-                request = ask(REPLY_PREFIX + json.dumps(reply))
-            except StdinNotImplementedError:
-                raise RuntimeError(OUTSIDE_REQUESTS) from None
-            if request == END_OF_REQUESTS:
-                return
-            reply = answer(json.loads(request), shell.user_ns, ask)
+    from IPython import get_ipython
+
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        connection.connect(path)
+    except (OSError, TypeError):
+        connection.close()
+        raise RuntimeError(OUTSIDE_REQUESTS) from None
+    channel = Channel(connection)
+    user = get_ipython().user_ns
+    with connection, open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        channel.send(HELLO, token)  # what student code prints between requests is dropped, and not flushed each time
+        request = channel.receive()
+        while request != END_OF_REQUESTS:
+            request = channel.exchange(REPLY, json.dumps(answer(json.loads(request), user, channel.ask)))
+
+
+class Channel:
+    """The kernel's end of the grader's socket (``connection``, connected): messages of FRAME."""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def send(self, kind, text):
+        data = text.encode()
+        self.connection.sendall(FRAME.pack(kind, len(data)) + data)
+
+    def receive(self):
+        """The text of the grader's next message (it sends GRADER messages only)."""
+        _, length = FRAME.unpack(self._exactly(FRAME.size))
+        return self._exactly(length).decode()
+
+    def exchange(self, kind, text):
+        """Send a message and return the grader's answer."""
+        self.send(kind, text)
+        return self.receive()
+
+    def ask(self, question):
+        """The grader's answer (JSON text) to a QUESTION (JSON text)."""
+        return self.exchange(QUESTION, question)
+
+    def _exactly(self, size):
+        data = bytearray(size)
+        view, received = memoryview(data), 0
+        while received < size:
+            count = self.connection.recv_into(view[received:])
+            if not count:
+                raise ConnectionError("the grader closed the connection")
+            received += count
+        return data
 
 
 def answer(request, user, ask):
@@ -91,7 +134,7 @@ def answer(request, user, ask):
 
     user: the student's namespace (dict), where the results of requests are kept under RESULTS;
     ask: a function that sends the grader a question (JSON text) while the request runs and returns its
-    answer (JSON text): the kernel's ``raw_input`` over its stdin channel.
+    answer (JSON text): Channel.ask.
     """
     results = user.setdefault(RESULTS, {})
     for handle in [h for h in results if h < request["keep_from"]]:  # an earlier cell's results

@@ -1,42 +1,58 @@
-"""The grader's requests to the student's kernel, carried by one cell per test cell instead of one each.
+"""The grader's requests to the student's kernel, carried by one cell per test cell over a Unix socket.
 
 A request used to be a cell of its own: an execute request, about 4 ms of ipykernel's and nbclient's
 machinery each, for some 200 requests a submission. Now the kernel side runs one cell, its loop
-(autograder.grading.kernel_side.serve), that asks the grader for the next request over the kernel's stdin
-channel and sends the reply with its next question: 0.4 ms a request. The cell runs as any other
-(nbclient's execute, with its timeout and its check that the kernel lives), so a kernel that dies, hangs or
-floods its outputs in a request is stopped as in a cell; the kernel's questions that are not replies (a
-call of a function of the grader's that student code makes) are answered while a request runs.
+(autograder.grading.kernel_side.serve), connected to a socket the grader listens on for that cell in the
+exchange folder; requests, replies, and the calls of the grader's functions that student code makes
+meanwhile (some 700 a submission, in the network checker's cell) are messages on it: 0.05 ms a round trip,
+where Jupyter's stdin channel took 0.5 ms. The cell runs as any other (nbclient's execute, with its timeout
+and its check that the kernel lives), so a kernel that dies, hangs or floods its outputs in a request is
+stopped as in a cell: when the cell ends, the socket is shut and what waits on it wakes.
 
 Everything read from the kernel here is text handed to autograder.grading.kernel, which bounds and
-checks it: a reply forged by student code is no more than what that code could return.
+checks it: a reply forged by student code is no more than what that code could return. A message is
+refused unread past the bound of a reply, and each loop has a connection of its own, which the kernel
+opens with a token sent in its cell: nothing a kernel sent in one test cell is read in another.
 """
 import asyncio
-from queue import Empty
+import hmac
+import os
+import secrets
+import socket
 
 from nbclient.util import run_sync
 from nbformat.v4 import new_code_cell
 
-from autograder.grading.kernel import DEFINE_AND_SERVE, NOT_DEFINED, SERVE, KernelError
-from autograder.grading.kernel_side import END_OF_REQUESTS, REPLY_PREFIX
+from autograder.grading.exchange import MAX_REPLY_JSON
+from autograder.grading.kernel import NOT_DEFINED, KernelError, ProtocolError, loop_cell
+from autograder.grading.kernel_side import END_OF_REQUESTS, FRAME, GRADER, HELLO, QUESTION, REPLY
+
+CHUNK = 1 << 16  # bytes read from the socket at a time
 
 
 class NotDefined(KernelError):
     """The kernel side is not defined in the kernel (its first request, or student code replaced it)."""
 
 
+class _Closed(Exception):
+    """The loop's connection was closed (by the kernel, or shut at the end of the loop's cell)."""
+
+
 class RequestLoop:
     """Requests sent to the kernel side's loop, which runs as one cell of ``client`` (an nbclient
     NotebookClient with a kernel) at the notebook's cell ``index`` (int).
 
-    answer_question: the grader's answer (str) to a question of the kernel's (its prompt) that is not a
-    reply: autograder.grading.kernel.Kernel.answer.
+    exchange: the autograder.grading.exchange.ExchangeFolder where the loop's socket is made;
+    answer_question: the grader's answer (str) to a question of the kernel's (a call of a function of the
+    grader's): autograder.grading.kernel.Kernel.answer.
     """
 
-    def __init__(self, client, index, answer_question):
-        self.client, self.index, self.answer_question = client, index, answer_question
+    def __init__(self, client, index, exchange, answer_question):
+        self.client, self.index, self.exchange, self.answer_question = client, index, exchange, answer_question
         self.cell = None  # the cell that runs the loop
         self.serving = None  # the task that runs it (nbclient's execute of that cell)
+        self.connection = None  # the loop's end of its socket
+        self.received = bytearray()  # read from it, not yet taken
 
     def send(self, request):
         """The kernel side's reply (str) to ``request`` (str). KernelError when the loop ended without one
@@ -52,47 +68,109 @@ class RequestLoop:
     async def _send(self, request):
         if self.serving is None or self.serving.done():
             await self._start()
-        self.client.kc.input(request)
-        return await self._reply()
+        try:
+            await self._write(request)
+            return await self._reply()
+        except _Closed:  # the cell ends (else nbclient's timeout ends it): why
+            await asyncio.wait({self.serving})
+            self._ended()
 
     async def _start(self):
-        """Run the loop's cell, defining the kernel side first where it is not defined, until its first
-        question (a reply that says it is ready). What the kernel sent on its stdin channel before is
-        dropped: no question of an earlier cell is read as an answer of this one."""
-        await self._drop_questions()
-        for code in (SERVE, DEFINE_AND_SERVE):
-            self.cell = new_code_cell(code)
-            self.client.kc.allow_stdin = True  # for the cell's execute request: its questions
-            self.serving = asyncio.ensure_future(
-                self.client.async_execute_cell(self.cell, self.index, store_history=False))
+        """Run the loop's cell, defining the kernel side first where it is not defined, until the kernel
+        connects to the loop's new socket with its token."""
+        self._close()
+        try:
+            listener, path = self.exchange.listen()
+        except OSError as error:  # the kernel filled or broke its folder
+            raise KernelError(f"the grader could not listen in the kernel's folder ({error})") from None
+        token = secrets.token_hex(16)
+        try:
+            for define in (False, True):
+                self.cell = new_code_cell(loop_cell(path, token, define))
+                self.serving = asyncio.ensure_future(
+                    self.client.async_execute_cell(self.cell, self.index, store_history=False))
+                try:
+                    await self._connect(listener, token)
+                    return
+                except NotDefined:
+                    continue
+        finally:
+            listener.close()
+            os.unlink(path)
+
+    async def _connect(self, listener, token):
+        """Accept the loop's connection: the first that sends the token (others are closed)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            accepting = asyncio.ensure_future(loop.sock_accept(listener))
+            await asyncio.wait({accepting, self.serving}, return_when=asyncio.FIRST_COMPLETED)
+            if not accepting.done():
+                accepting.cancel()
+                self._ended()
+            self.connection, _ = accepting.result()
+            self.connection.setblocking(False)
+            self.received = bytearray()
+            self.serving.add_done_callback(self._shut(self.connection))
             try:
-                await self._reply()
-                return
-            except NotDefined:
-                continue
+                kind, text = await self._message()
+                if kind == HELLO and hmac.compare_digest(text.encode(), token.encode()):
+                    return
+            except (_Closed, KernelError):
+                pass
+            self._close()
+
+    @staticmethod
+    def _shut(connection):
+        """A callback for the end of the loop's cell: shut ``connection``, which wakes what waits on it."""
+        def shut(_):
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        return shut
 
     async def _reply(self):
-        """The next reply of the loop, the kernel's other questions answered meanwhile."""
+        """The next reply of the loop, the kernel's questions answered meanwhile."""
         while True:
-            question = asyncio.ensure_future(self.client.kc.stdin_channel.get_msg())
-            await asyncio.wait({question, self.serving}, return_when=asyncio.FIRST_COMPLETED)
-            if not question.done():
-                question.cancel()
-                self._ended()
+            kind, text = await self._message()
+            if kind == REPLY:
+                return text
+            if kind == QUESTION:
+                await self._write(self.answer_question(text))
+
+    async def _message(self):
+        """The kernel's next message: (kind, text). KernelError, once it is skipped, for one longer than any
+        reply; _Closed when the connection was closed."""
+        kind, length = FRAME.unpack(await self._read(FRAME.size))
+        if length > MAX_REPLY_JSON:
+            while length:
+                length -= len(await self._read(min(length, CHUNK)))
+            raise ProtocolError(f"the kernel sent the grader a message of more than {MAX_REPLY_JSON} bytes")
+        return kind, (await self._read(length)).decode("utf-8", "replace")
+
+    async def _read(self, size):
+        loop = asyncio.get_running_loop()
+        while len(self.received) < size:
             try:
-                message = question.result()
-            except Exception as error:  # noqa: BLE001 (a message that is not Jupyter's: not signed, not JSON)
-                raise KernelError(f"the kernel sent a message that is not Jupyter's ({type(error).__name__})") from None
-            if message.get("msg_type") != "input_request":
-                continue
-            prompt = message.get("content", {}).get("prompt")
-            if isinstance(prompt, str) and prompt.startswith(REPLY_PREFIX):
-                return prompt[len(REPLY_PREFIX):]
-            self.client.kc.input(self.answer_question(prompt))
+                chunk = await loop.sock_recv(self.connection, CHUNK)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                raise _Closed
+            self.received += chunk
+        taken = bytes(self.received[:size])
+        del self.received[:size]
+        return taken
+
+    async def _write(self, text):
+        data = text.encode()
+        try:
+            await asyncio.get_running_loop().sock_sendall(self.connection, FRAME.pack(GRADER, len(data)) + data)
+        except OSError:
+            raise _Closed from None
 
     def _ended(self):
         """The loop's cell ended before a reply: raise why."""
-        self.client.kc.allow_stdin = False
         self.serving.result()  # nbclient's exception, when the kernel failed
         errors = [o for o in self.cell.outputs if o.get("output_type") == "error"]
         if any(error.get("ename") == "NameError" and error.get("evalue") == NOT_DEFINED for error in errors):
@@ -103,30 +181,29 @@ class RequestLoop:
                           "answers them)")
 
     async def _end(self):
-        """Send END_OF_REQUESTS, and again to every question until the loop's cell ends (student code that
-        asks for input meanwhile gets it too, and cannot keep the cell waiting)."""
+        """Send END_OF_REQUESTS and wait for the loop's cell to end. Meanwhile what the kernel still sends is
+        read and dropped, and END_OF_REQUESTS answers its every question: student code that sends more
+        than it was asked cannot keep the cell waiting (nbclient's timeout ends one that keeps running)."""
         try:
-            while not self.serving.done():
-                self.client.kc.input(END_OF_REQUESTS)
-                question = asyncio.ensure_future(self._next_question())
-                await asyncio.wait({question, self.serving}, return_when=asyncio.FIRST_COMPLETED)
-                if question.done():
-                    question.exception()  # a message that is not Jupyter's is ignored here
-                question.cancel()
+            if not self.serving.done():
+                try:
+                    await self._write(END_OF_REQUESTS)
+                    while True:
+                        try:
+                            kind, _ = await self._message()
+                        except KernelError:  # too long, and skipped
+                            continue
+                        if kind == QUESTION:
+                            await self._write(END_OF_REQUESTS)
+                except _Closed:
+                    pass  # the loop has returned, or the cell ended: its result says how
+                await asyncio.wait({self.serving})
             self.serving.result()
         finally:
-            self.client.kc.allow_stdin = False
             self.serving = None
+            self._close()
 
-    async def _next_question(self):
-        while (await self.client.kc.stdin_channel.get_msg()).get("msg_type") != "input_request":
-            pass
-
-    async def _drop_questions(self):
-        while True:
-            try:
-                await self.client.kc.stdin_channel.get_msg(timeout=0)
-            except Empty:
-                return
-            except ValueError:  # a message that is not Jupyter's (not signed, not JSON): dropped too
-                continue
+    def _close(self):
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None

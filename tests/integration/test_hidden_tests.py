@@ -9,10 +9,11 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder.grading.exchange import INLINE_BYTES
+from autograder.grading.exchange import INLINE_BYTES, MAX_REPLY_JSON, ExchangeFolder
 from autograder.grading.kernel import KERNEL_SIDE_VERSION, Kernel, KernelError
-from autograder.grading.kernel_side import OUTSIDE_REQUESTS, REPLY_PREFIX
+from autograder.grading.kernel_side import FRAME, OUTSIDE_REQUESTS, REPLY
 from autograder.grading.request_loop import RequestLoop
+from tests.attacks import FORGED_LOOP
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def kernel(client, tmp_path):
     (the loop's cell ended after each test); ``kernel.source(code)`` runs code there."""
     exchange = tmp_path / "exchange"
     exchange.mkdir()
-    requests = RequestLoop(client, 0, lambda question: kernel.answer(question))
+    requests = RequestLoop(client, 0, ExchangeFolder(exchange), lambda question: kernel.answer(question))
 
     def source(code):
         requests.end()  # a cell runs after the loop's
@@ -74,14 +75,14 @@ def test_a_student_redefinition_of_the_kernel_side_is_replaced(kernel):
 def test_a_reply_file_that_is_a_link_is_refused(kernel, tmp_path):
     secret = tmp_path / "secret.npy"
     np.save(secret, np.arange(3))
-    kernel.source(f"""
-import json, os
-def _hw2_grader_request():
-    ask = get_ipython().kernel.raw_input
-    request = json.loads(ask({REPLY_PREFIX!r} + json.dumps({{"handle": 0}})))
+    kernel.source(FORGED_LOOP + f"""
+import os
+def _linked_reply(request):
     os.symlink({str(secret)!r}, os.path.join(request["exchange"], "r99-0.npy"))
-    ask({REPLY_PREFIX!r} + json.dumps({{"handle": request["handle"], "callable": False,
-        "value": {{"t": "a", "file": "r99-0.npy"}}, "files": ["r99-0.npy"]}}))
+    return {{"handle": request["handle"], "callable": False, "value": {{"t": "a", "file": "r99-0.npy"}},
+            "files": ["r99-0.npy"]}}
+def _hw2_grader_request(path, token):
+    _forged_loop(path, token, _linked_reply)
 _hw2_grader_request.version = {KERNEL_SIDE_VERSION!r}
 """)
     try:
@@ -206,10 +207,47 @@ def test_the_request_handler_called_outside_the_graders_requests_says_so(client,
     assert [o.evalue for o in cell.outputs if o.output_type == "error"] == [OUTSIDE_REQUESTS], cell.outputs
 
 
-def test_answers_student_code_forges_cost_only_the_requests_of_that_test_cell(kernel):
-    kernel.source(f"def floods():\n    for _ in range(5):\n        get_ipython().kernel.raw_input({REPLY_PREFIX!r} + '[')\n"
-                  "    return 1\ndef one():\n    return 1")
-    with pytest.raises(KernelError, match="malformed"):
-        kernel.fetch("floods")()
-    kernel.source("pass")  # the next test cell: the loop's cell has ended, whatever floods still asked
+FLOOD = f"""
+import gc, socket, struct
+def floods(size):
+    for connection in [o for o in gc.get_objects() if isinstance(o, socket.socket) and o.fileno() >= 0]:
+        if connection.family == socket.AF_UNIX and "grader-" in connection.getpeername():
+            for _ in range(5):
+                connection.sendall(struct.pack({FRAME.format!r}, {REPLY!r}, size) + b"[" * size)
+    return 1
+def one():
+    return 1
+"""
+
+
+@pytest.mark.parametrize("size", [1, MAX_REPLY_JSON + 1])
+def test_answers_student_code_forges_cost_only_the_requests_of_that_test_cell(kernel, size):
+    kernel.source(FLOOD)
+    with pytest.raises(KernelError, match="more than" if size > MAX_REPLY_JSON else "malformed"):
+        kernel.fetch("floods")(size)
+    assert kernel.protocol_errors, "a forged answer should be recorded for review"
+    kernel.source("pass")  # the next test cell: the loop's cell has ended, whatever floods still sent
     assert kernel.fetch("one")() == 1, "forged answers of an earlier test cell were read as this one's"
+
+
+def test_a_connection_without_the_token_is_not_the_loops(kernel):
+    kernel.source(FLOOD + """
+import os, socket, threading
+def intrude(folder):
+    for _ in range(200):
+        for name in os.listdir(folder):
+            if name.startswith("grader-"):
+                try:
+                    intruder = socket.socket(socket.AF_UNIX)
+                    intruder.connect(os.path.join(folder, name))
+                    intruder.sendall(struct.pack(">cI", b"H", 5) + b"wrong")
+                    _intruders.append(intruder)
+                except OSError:
+                    pass
+        threading.Event().wait(0.005)
+_intruders = []
+""")
+    kernel.source(f"threading.Thread(target=intrude, args=({str(kernel.exchange.path)!r},), daemon=True).start()")
+    for _ in range(20):
+        kernel.source("pass")  # a new loop, with a new socket, for each
+        assert kernel.fetch("one")() == 1, "a connection without the loop's token was taken for the loop"

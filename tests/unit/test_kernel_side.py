@@ -8,6 +8,9 @@ with the student's own lines only. (test_hidden_tests.py runs the same protocol 
 """
 import ast
 import json
+import os
+import socket
+import stat
 import sys
 import warnings
 
@@ -103,8 +106,8 @@ def line_of(source_line):
 class StudentKernel:
     """The kernel side as the grader sends it (KERNEL_SIDE), in this process: ``send(request)`` answers a
     request (JSON text) in ``user`` (the student's namespace) as its loop does, and returns the reply
-    (JSON text); questions the kernel side asks go to ``grader.answer``. (The loop itself, over a real
-    kernel's stdin channel, is tested in tests/integration/test_hidden_tests.py.)"""
+    (JSON text); questions the kernel side asks go to ``grader.answer``. (The loop itself, over its socket
+    in a real kernel, is tested in tests/integration/test_hidden_tests.py.)"""
 
     def __init__(self, user, monkeypatch):
         self.user, self.grader = user, None
@@ -300,3 +303,28 @@ def test_the_program_sent_imports_only_the_standard_library_numpy_and_ipython():
     imported |= {node.module.split(".")[0] for node in ast.walk(ast.parse(KERNEL_SIDE))
                  if isinstance(node, ast.ImportFrom)}
     assert imported - set(sys.stdlib_module_names) == {"numpy", "IPython"}, imported
+
+
+def test_the_loops_socket_is_new_each_time_and_the_kernels_user_can_connect(tmp_path):
+    folder = exchange.ExchangeFolder(tmp_path)
+    (first, first_path), (second, second_path) = folder.listen(), folder.listen()
+    with first, second:
+        assert first_path != second_path, "ExchangeFolder.listen: each loop's socket needs a name of its own"
+        mode = os.stat(first_path, follow_symlinks=False).st_mode
+        assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) == 0o666, f"the socket's mode is {oct(mode)}"
+        with socket.socket(socket.AF_UNIX) as kernel_end:
+            kernel_end.connect(first_path)
+            kernel_end.sendall(b"hello")
+            first.setblocking(True)
+            connection, _ = first.accept()
+            with connection:
+                assert connection.recv(5) == b"hello"
+
+
+def test_the_kernel_side_outside_the_graders_loop_says_so(monkeypatch):
+    monkeypatch.setitem(sys.modules, "hw2_checks", None)
+    side = {"__name__": "hw2_grader_kernel_side"}
+    exec(compile(KERNEL_SIDE, KERNEL_SIDE_FILENAME, "exec"), side)
+    for arguments in [(), ('{"op": "get", "name": "X_batch"}',), ("/nowhere/grader-0", "token")]:
+        with pytest.raises(RuntimeError, match=kernel_side.OUTSIDE_REQUESTS):
+            side["serve"](*arguments)

@@ -210,7 +210,7 @@ class ResilientExecute(Execute):
     def _run_graded(self, cell, source, index):
         """Run the test cell's cases, public and hidden, here (the grader's verdict); add what it found
         under the cell's outputs."""
-        self._requests = RequestLoop(self, index, self._kernel.answer)
+        self._requests = RequestLoop(self, index, self._kernel.exchange, self._kernel.answer)
         self._hidden_cell_deadline = time.monotonic() + self.timeout
         try:
             verdict = hidden_tests.run_graded(source, self._kernel, self._cases,
