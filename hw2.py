@@ -71,11 +71,34 @@ def get_mnist_threes_nines():
         DataFileError: ``data/mnist_threes_nines.npz`` is missing, unreadable or fails its checksum.
     """
     with np.load(_verified_mnist_subset_path(), allow_pickle=False) as stored:
-        X_train = stored["x_train"] / 255.0
-        y_train = (stored["y_train"] == 9).astype(np.int64)
-        X_test = stored["x_test"] / 255.0
-        y_test = (stored["y_test"] == 9).astype(np.int64)
-    return (X_train, y_train), (X_test, y_test)
+        return _threes_nines(stored, "train"), _threes_nines(stored, "test")
+
+
+def get_mnist_threes_nines_test_set():
+    """Load only the MNIST threes and nines of the test set, in the original MNIST order: the test half of
+    ``get_mnist_threes_nines()``, without reading or converting the training set.
+
+    Returns:
+        ``(X_test, y_test)``, fresh arrays on every call:
+        X_test: float64 array of shape (2019, 28, 28), pixel values in [0, 1].
+        y_test: int64 array of shape (2019,), 1 for a nine and 0 for a three.
+
+    Raises:
+        DataFileError: ``data/mnist_threes_nines.npz`` is missing, unreadable or fails its checksum.
+    """
+    with np.load(_verified_mnist_subset_path(), allow_pickle=False) as stored:
+        return _threes_nines(stored, "test")
+
+
+def _threes_nines(stored, split):
+    """``(X, y)`` of ``split`` ("train" or "test") from the opened npz ``stored``, which holds uint8 arrays
+    x_{split} of shape (N, 28, 28) and y_{split} of shape (N,) (digits 3 and 9); only those two are read.
+
+    Returns:
+        X: float64 array of shape (N, 28, 28), the pixels divided by 255.
+        y: int64 array of shape (N,), 1 for a nine and 0 for a three.
+    """
+    return stored[f"x_{split}"] / 255.0, (stored[f"y_{split}"] == 9).astype(np.int64)
 
 
 def display_image(image, ax=None, title=None):

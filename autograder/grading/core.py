@@ -25,7 +25,6 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.apps import NbGraderAPI
 from nbgrader.preprocessors import (
     AssignLatePenalties,
-    CheckCellMetadata,
     ClearOutput,
     DeduplicateIds,
     IgnorePattern,
@@ -45,6 +44,7 @@ from autograder.grading.preprocessors import (
     REVIEW,
     TIME_BUDGET,
     VERDICTS,
+    CheckCellMetadataOnce,
     CleanMetadata,
     ResilientExecute,
     RestoreCells,
@@ -72,12 +72,14 @@ def grading_config(root, options, released_notebook, jupyter_path, reports=None)
     config = course.course_config(root)
     reports = Path(reports or root)
     # nbgrader's SaveAutoGrades scores a test cell from its outputs (the kernel's); SaveVerdicts from
-    # the grader's own verdict
+    # the grader's own verdict. The nbgrader metadata is checked once, before the kernel runs: nbgrader
+    # checks it again after autograding, but nothing there changes a cell's nbgrader metadata or type
+    # (ClearMetadataPreprocessor is off, as in nbgrader), so that check could never fail where this one passed
     config.Autograde.sanitize_preprocessors = [
-        ClearOutput, DeduplicateIds, CleanMetadata, OverwriteKernelspec, RestoreCells, CheckCellMetadata]
+        ClearOutput, DeduplicateIds, CleanMetadata, OverwriteKernelspec, RestoreCells, CheckCellMetadataOnce]
     config.Autograde.autograde_preprocessors = [
         ResilientExecute, SanitizeSubmission, StderrAsNote, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-        SaveVerdicts, AssignLatePenalties, CheckCellMetadata]
+        SaveVerdicts, AssignLatePenalties]
     config.SanitizeSubmission.released_notebook = str(released_notebook)
     config.RestoreCells.released_notebook = str(released_notebook)
     config.RestoreCells.missing_file = config.SaveVerdicts.missing_file = str(reports / MISSING_REPORT)

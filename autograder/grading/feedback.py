@@ -11,7 +11,6 @@ from pathlib import Path
 
 import nbgrader
 from nbconvert.exporters import HTMLExporter, TemplateExporter
-from nbconvert.filters.highlight import Highlight2HTML
 from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import GenerateFeedback, NbGraderException
@@ -20,6 +19,7 @@ from nbgrader.preprocessors import ClearHiddenTests
 from traitlets.config import Config
 
 from autograder.assignment import release
+from autograder.grading.highlight import CachedHighlight2HTML
 from autograder.grading.preprocessors import GetGradesForFeedback, MarkHandScores, ShortTracebacks
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"  # hw2_feedback: nbgrader's feedback page, extended
@@ -34,7 +34,9 @@ class FeedbackExporter(HTMLExporter):
     without HTMLExporter's last step, which parses the whole page again with BeautifulSoup's pure-Python
     parser (half the time a feedback page takes) to give images an alternative text and the JupyterLab
     template's cells a tab stop: the feedback template (classic) has no such cells, and the text is put
-    into every <img> tag without one here, right after its name, where no attribute can hide it."""
+    into every <img> tag without one here, right after its name, where no attribute can hide it. Code
+    cells are highlighted by CachedHighlight2HTML (autograder.grading.highlight): the cells every
+    submission shares are highlighted once per process."""
 
     def __init__(self, config=None, **kwargs):
         config = copy.deepcopy(config) if config is not None else Config()
@@ -47,7 +49,7 @@ class FeedbackExporter(HTMLExporter):
 
     def from_notebook_node(self, nb, resources=None, **kw):
         language = nb.metadata.get("language_info", {})  # what HTMLExporter.from_notebook_node sets up first
-        self.register_filter("highlight_code", self.filters.get("highlight_code", Highlight2HTML(
+        self.register_filter("highlight_code", self.filters.get("highlight_code", CachedHighlight2HTML(
             pygments_lexer=language.get("pygments_lexer", language.get("name")), parent=self)))
         resources = self._init_resources(resources)
         self.register_filter("filter_data_type", WidgetsDataTypeFilter(

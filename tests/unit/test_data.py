@@ -95,29 +95,42 @@ def test_loader_returns_fresh_arrays():
     assert y_test.max() == 1, f"expected a second call to return labels 0/1, got max {y_test.max()}"
 
 
+def test_the_test_set_loader_gives_the_test_half_exactly(mnist):
+    X_test, y_test = hw2.get_mnist_threes_nines_test_set()
+    for name, actual, expected in (("X_test", X_test, mnist[1][0]), ("y_test", y_test, mnist[1][1])):
+        assert (actual.dtype, actual.shape) == (expected.dtype, expected.shape), (
+            f"expected {name} of dtype {expected.dtype} and shape {expected.shape}, got {actual.dtype} {actual.shape}")
+        assert np.array_equal(actual, expected), f"expected {name} equal to get_mnist_threes_nines()'s, got others"
+
+
+LOADERS = [hw2.get_mnist_threes_nines, hw2.get_mnist_threes_nines_test_set]
+
+
 def assert_names_file_and_fix(message, path):
     for expected in (str(path), "Copy data/mnist_threes_nines.npz again from the assignment folder",
                      "autograder.build.mnist_subset"):
         assert expected in message, f"expected the error message to contain {expected!r}, got {message!r}"
 
 
-def test_loader_rejects_a_corrupted_file(tmp_path, monkeypatch):
+@pytest.mark.parametrize("loader", LOADERS, ids=lambda loader: loader.__name__)
+def test_loader_rejects_a_corrupted_file(tmp_path, monkeypatch, loader):
     corrupted = tmp_path / "mnist_threes_nines.npz"
     data = bytearray(hw2.MNIST_SUBSET_PATH.read_bytes())
     data[len(data) // 2] ^= 0xFF
     corrupted.write_bytes(bytes(data))
     monkeypatch.setattr(hw2, "MNIST_SUBSET_PATH", corrupted)
     with pytest.raises(hw2.DataFileError) as raised:
-        hw2.get_mnist_threes_nines()
+        loader()
     assert_names_file_and_fix(str(raised.value), corrupted)
     assert "SHA-256" in str(raised.value), f"expected the error to mention the SHA-256, got {raised.value}"
 
 
-def test_loader_rejects_a_missing_file(tmp_path, monkeypatch):
+@pytest.mark.parametrize("loader", LOADERS, ids=lambda loader: loader.__name__)
+def test_loader_rejects_a_missing_file(tmp_path, monkeypatch, loader):
     missing = tmp_path / "mnist_threes_nines.npz"
     monkeypatch.setattr(hw2, "MNIST_SUBSET_PATH", missing)
     with pytest.raises(hw2.DataFileError) as raised:
-        hw2.get_mnist_threes_nines()
+        loader()
     assert_names_file_and_fix(str(raised.value), missing)
     assert "missing" in str(raised.value), f"expected the error to say the file is missing, got {raised.value}"
 

@@ -18,6 +18,9 @@ SanitizeSubmission (sanitize_submission)
 StderrAsNote (stderr_as_note)
     nbgrader gives a test cell 0 points when anything reached stderr; a harmless warning from
     correct student code must not cost points, so stderr of grade cells is kept as a note on stdout.
+CheckCellMetadataOnce (check_cell_metadata)
+    nbgrader's CheckCellMetadata, the same checks and errors, with nbgrader's metadata schema checked once
+    per process (jsonschema.validate checks it again for every cell).
 CleanMetadata (clean_metadata)
     lets nbgrader restore missing cells in a notebook that also has duplicated ones.
 RestoreCells (restore_cells)
@@ -34,6 +37,7 @@ MarkHandScores (mark_hand_scores)
 
 What they hand on in nbgrader's resources is named in resources (VERDICTS, REVIEW).
 """
+from autograder.grading.preprocessors.check_cell_metadata import CheckCellMetadataOnce
 from autograder.grading.preprocessors.clean_metadata import CleanMetadata
 from autograder.grading.preprocessors.get_grades_for_feedback import GetGradesForFeedback
 from autograder.grading.preprocessors.mark_hand_scores import MarkHandScores
@@ -45,6 +49,6 @@ from autograder.grading.preprocessors.save_verdicts import SaveVerdicts
 from autograder.grading.preprocessors.short_tracebacks import ShortTracebacks
 from autograder.grading.preprocessors.stderr_as_note import StderrAsNote
 
-__all__ = ["KERNEL_DIED", "REVIEW", "TIME_BUDGET", "VERDICTS", "CleanMetadata", "GetGradesForFeedback",
-           "MarkHandScores", "ResilientExecute", "RestoreCells", "SanitizeSubmission", "SaveVerdicts",
-           "ShortTracebacks", "StderrAsNote"]
+__all__ = ["KERNEL_DIED", "REVIEW", "TIME_BUDGET", "VERDICTS", "CheckCellMetadataOnce", "CleanMetadata",
+           "GetGradesForFeedback", "MarkHandScores", "ResilientExecute", "RestoreCells", "SanitizeSubmission",
+           "SaveVerdicts", "ShortTracebacks", "StderrAsNote"]
