@@ -11,6 +11,7 @@
 
 Which wing may import which is written once, in tests/unit/test_layers.py, and tested.
 """
+import os
 import sys
 
 # jsonschema, under nbformat, imports rfc3987_syntax where it is installed (jupyter-events' jsonschema extra brings
@@ -19,3 +20,8 @@ import sys
 # command, every test process). Marked missing here, before anything imports nbformat, jsonschema goes on without
 # those two formats.
 sys.modules.setdefault("rfc3987_syntax", None)
+
+# nbformat checks a notebook against its schema each time it reads or writes one (a dozen times per grading):
+# fastjsonschema (an nbformat dependency) takes 1 ms for a submission where jsonschema takes 18 ms. An invalid
+# notebook's errors still come from jsonschema, which nbformat asks again to describe them.
+os.environ.setdefault("NBFORMAT_VALIDATOR", "fastjsonschema")
