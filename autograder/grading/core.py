@@ -157,25 +157,32 @@ def grade(notebook, student, environment, options, work):
                           review=review.review_reasons(submitted, released, review.load_releases(release.RELEASES)[::-1]))
     if options.tier == "none" and not options.kernel_spec:
         bundle.review.append(NOT_ISOLATED)
-    autograde = api.autograde(release.ASSIGNMENT, student, force=True, create=True)
-    autograded = work / "autograded" / student / release.ASSIGNMENT / f"{release.NOTEBOOK}.ipynb"
-    if not autograde.get("success") or not autograded.exists():
-        log = autograde.get("log", "") + autograde.get("error", "")
-        bundle.error, bundle.log = failure_cause(log), log[-4000:]
-    else:
-        execution = json.loads((work / EXECUTION_REPORT).read_text())
-        missing = json.loads((work / MISSING_REPORT).read_text()) if (work / MISSING_REPORT).exists() else {}
-        bundle.reasons = reasons_by_cell(autograded, execution[VERDICTS], missing)
-        bundle.verdicts, bundle.missing = execution[VERDICTS], missing
-        bundle.review += execution[REVIEW]
-        bundle.success = True
-        bundle.files = {"submitted.ipynb": submitted.read_bytes(), "autograded.ipynb": autograded.read_bytes()}
-        if generate_feedback(api.config, student):
-            feedback = work / "feedback" / student / release.ASSIGNMENT / f"{release.NOTEBOOK}.html"
-            bundle.files["feedback.html"] = feedback.read_bytes()
-        bundle.gradebook = (work / "gradebook.db").read_bytes()
+    with course.scratch_gradebook(work / "gradebook.db"):
+        autograde = api.autograde(release.ASSIGNMENT, student, force=True, create=True)
+        autograded = work / "autograded" / student / release.ASSIGNMENT / f"{release.NOTEBOOK}.ipynb"
+        if not autograde.get("success") or not autograded.exists():
+            log = autograde.get("log", "") + autograde.get("error", "")
+            bundle.error, bundle.log = failure_cause(log), log[-4000:]
+        else:
+            _read_results(bundle, api, work, student, submitted, autograded)
     bundle.seconds = time.perf_counter() - started
     return bundle
+
+
+def _read_results(bundle, api, work, student, submitted, autograded):
+    """Fill ``bundle`` from a private course's autograde that succeeded: verdicts, reasons, review notes,
+    the notebooks, the feedback page and the gradebook."""
+    execution = json.loads((work / EXECUTION_REPORT).read_text())
+    missing = json.loads((work / MISSING_REPORT).read_text()) if (work / MISSING_REPORT).exists() else {}
+    bundle.reasons = reasons_by_cell(autograded, execution[VERDICTS], missing)
+    bundle.verdicts, bundle.missing = execution[VERDICTS], missing
+    bundle.review += execution[REVIEW]
+    bundle.success = True
+    bundle.files = {"submitted.ipynb": submitted.read_bytes(), "autograded.ipynb": autograded.read_bytes()}
+    if generate_feedback(api.config, student):
+        feedback = work / "feedback" / student / release.ASSIGNMENT / f"{release.NOTEBOOK}.html"
+        bundle.files["feedback.html"] = feedback.read_bytes()
+    bundle.gradebook = (work / "gradebook.db").read_bytes()
 
 
 def run_as_grader(notebook, folder, cell_timeout=GradingOptions.cell_timeout,

@@ -7,12 +7,16 @@ The hidden tests' answers (generated/hidden_reference.pkl) stay out of the cours
 them from this repository (autograder.grading.hidden_cases) and runs the hidden tests in its own process,
 so they are never released nor copied next to a submission, and never run in a kernel.
 """
+import contextlib
 import os
 import shutil
+import sqlite3
 import sys
 from pathlib import Path
 
 from nbgrader.apps import NbGraderAPI
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder.assignment.master import MASTER, REPO
@@ -26,6 +30,31 @@ CONFIG_FILE = Path(__file__).resolve().parent / "nbgrader_config.py"
 _BIN = str(Path(sys.executable).parent)
 if _BIN not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _BIN + os.pathsep + os.environ.get("PATH", "")
+
+
+_SCRATCH_GRADEBOOKS = set()  # the files of the gradebooks open as scratch in this process (scratch_gradebook)
+
+
+@contextlib.contextmanager
+def scratch_gradebook(path):
+    """While this runs, nbgrader's commits to the SQLite gradebook at ``path`` (Path) are not waited for on the
+    disk (``PRAGMA synchronous=OFF``): a private course's gradebook, a copy that one grading fills and returns
+    as bytes. A machine that crashes meanwhile loses that grading, which is done again; a class gradebook
+    never is one. Some 60 commits a grading, one or more syncs each."""
+    path = str(Path(path).resolve())
+    _SCRATCH_GRADEBOOKS.add(path)
+    try:
+        yield
+    finally:
+        _SCRATCH_GRADEBOOKS.discard(path)
+
+
+@event.listens_for(Engine, "connect")
+def _no_syncs_for_scratch(connection, _record):
+    if _SCRATCH_GRADEBOOKS and isinstance(connection, sqlite3.Connection):
+        databases = connection.execute("PRAGMA database_list").fetchall()
+        if any(file in _SCRATCH_GRADEBOOKS for _, name, file in databases if name == "main"):
+            connection.execute("PRAGMA synchronous=OFF")
 
 
 class NbgraderFailed(RuntimeError):

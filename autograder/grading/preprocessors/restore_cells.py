@@ -1,7 +1,8 @@
 """RestoreCells: nbgrader's OverwriteCells, first putting back the nbgrader metadata a student edited
 (flags, points) from the gradebook, making cells with unknown grade ids ordinary cells (stock nbgrader
 stops with "Inconsistent checksums" and the student gets nothing), and putting back the released cells a
-submission lacks."""
+submission lacks. The released cells are read from the gradebook once per notebook (``ReleasedCells``), not
+with four queries per cell."""
 import json
 from pathlib import Path
 
@@ -20,6 +21,14 @@ class RestoreCells(OverwriteCells):
     released_notebook = Unicode("", help="the released student notebook: the order of its cells").tag(config=True)
     missing_file = Unicode("", help="where to write {grade_id: [cells the submission lacks]} for the graded "
                                     "parts that are not in the submission (JSON)").tag(config=True)
+
+    @property
+    def gradebook(self):
+        return self._gradebook
+
+    @gradebook.setter
+    def gradebook(self, gradebook):  # OverwriteCells.preprocess opens nbgrader's Gradebook
+        self._gradebook = ReleasedCells(gradebook)
 
     def preprocess_cell(self, cell, resources, index):
         nbgrader = cell.metadata.get("nbgrader", {})
@@ -95,3 +104,52 @@ class RestoreCells(OverwriteCells):
         if source_cell.cell_type == "code":
             return new_code_cell("# " + note + source_cell.source, metadata={"nbgrader": nbgrader})
         return new_markdown_cell(note + source_cell.source, metadata={"nbgrader": nbgrader})
+
+
+class ReleasedCells:
+    """nbgrader's ``gradebook`` (Gradebook) whose lookups of a notebook's released cells by name
+    (find_source_cell, find_grade_cell, find_solution_cell, find_task_cell, find_graded_cell: the same cells,
+    MissingEntry where nbgrader raises it) read the notebook's cells once; everything else is the gradebook's."""
+
+    def __init__(self, gradebook):
+        self._gradebook, self._notebooks = gradebook, {}
+
+    def __enter__(self):
+        self._gradebook.__enter__()
+        return self
+
+    def __exit__(self, *exception):
+        return self._gradebook.__exit__(*exception)
+
+    def __getattr__(self, name):
+        return getattr(self._gradebook, name)
+
+    def find_source_cell(self, name, notebook, assignment):
+        return self._cell("source", name, notebook, assignment)
+
+    def find_grade_cell(self, name, notebook, assignment):
+        return self._cell("grade", name, notebook, assignment)
+
+    def find_solution_cell(self, name, notebook, assignment):
+        return self._cell("solution", name, notebook, assignment)
+
+    def find_task_cell(self, name, notebook, assignment):
+        return self._cell("task", name, notebook, assignment)
+
+    def find_graded_cell(self, name, notebook, assignment):
+        try:
+            return self.find_grade_cell(name, notebook, assignment)
+        except MissingEntry:
+            return self.find_task_cell(name, notebook, assignment)
+
+    def _cell(self, kind, name, notebook, assignment):
+        if (notebook, assignment) not in self._notebooks:
+            stored = self._gradebook.find_notebook(notebook, assignment)
+            self._notebooks[notebook, assignment] = {
+                kind: {cell.name: cell for cell in cells} for kind, cells in [
+                    ("source", stored.source_cells), ("grade", stored.grade_cells),
+                    ("solution", stored.solution_cells), ("task", stored.task_cells)]}
+        try:
+            return self._notebooks[notebook, assignment][kind][name]
+        except KeyError:
+            raise MissingEntry() from None
