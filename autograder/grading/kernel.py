@@ -90,6 +90,11 @@ def loop_cell(path, token, define):
     return (_DEFINE if define else _CHECK) + f"_hw2_grader_request({path!r}, {token!r})\n"
 
 
+MAX_NOTED = 5  # breaches of the protocol a test cell keeps for review (the others are counted)
+MAX_NOTE = 300  # characters of each (they quote what the kernel sent)
+MAX_BAD_QUESTIONS = 100  # questions no call can be read from, per test cell, before the request is given up
+
+
 class KernelError(Exception):
     """Calling into the kernel failed (no reply, or a reply that is not what the protocol sends)."""
 
@@ -238,7 +243,8 @@ class Kernel:
         self.handles = 0
         self.values = CellValues(self.exchange)  # this cell's
         self.keep_from = 1  # the first handle of this cell's requests: the kernel forgets older results
-        self.protocol_errors = []  # answers that were not what the kernel side sends (for review)
+        self.protocol_errors = []  # this cell's first answers that were not what the kernel side sends (review)
+        self.breaches = self.bad_questions = 0  # this cell's such answers, and its questions that were no call
 
     def release(self):
         """Forget the values of earlier calls (after each test cell: a cell's calls never refer to
@@ -246,6 +252,7 @@ class Kernel:
         self.values = CellValues(self.exchange)
         self.keep_from = self.handles + 1
         self.protocol_errors = []
+        self.breaches = self.bad_questions = 0
 
     def fetch(self, name):
         """The student's ``name``: a FunctionProxy for a function, else a copy of the value; NameError
@@ -291,8 +298,12 @@ class Kernel:
             if not isinstance(args, list) or not isinstance(kwargs, dict) or not all(type(k) is str for k in kwargs):
                 raise ValueError("arguments that are not a list and a dict")
         except (ValueError, KeyError, TypeError, OSError, RecursionError, KernelError) as error:
-            self.protocol_errors.append(f"the kernel asked the grader something that is not a call of a function "
-                                        f"the grader gave it ({error})")
+            self._broken(f"the kernel asked the grader something that is not a call of a function the grader "
+                         f"gave it ({error})")
+            self.bad_questions += 1
+            if self.bad_questions > MAX_BAD_QUESTIONS:
+                raise ProtocolError(f"the kernel asked the grader more than {MAX_BAD_QUESTIONS} questions that are "
+                                    "not calls of its functions") from None
             return json.dumps({"raised": ["RuntimeError", "the grader could not read this call"]})
         try:
             return json.dumps({"value": self.values.encode(self.values.functions[number](*args, **kwargs),
@@ -304,7 +315,12 @@ class Kernel:
                                           "arguments (call it as the docstring says, e.g. f(x) with x an array)"]})
 
     def _broken(self, why):
-        self.protocol_errors.append(why)
+        """Note a breach of the protocol (``why``, cut to MAX_NOTE characters; the first MAX_NOTED kept) and
+        return the KernelError to raise."""
+        why = why if len(why) <= MAX_NOTE else why[:MAX_NOTE] + "..."
+        self.breaches += 1
+        if len(self.protocol_errors) < MAX_NOTED:
+            self.protocol_errors.append(why)
         return KernelError(why)
 
     def _decode(self, item, files, handle=None):

@@ -46,6 +46,7 @@ import json
 import os
 import struct
 import sys  # noqa: F401 (used by _student_frames_in, which replaces its import in what is sent)
+import threading
 import traceback
 import warnings
 
@@ -95,10 +96,12 @@ def serve(path=None, token=None):
 
 
 class Channel:
-    """The kernel's end of the grader's socket (``connection``, connected): messages of FRAME."""
+    """The kernel's end of the grader's socket (``connection``, connected): messages of FRAME, one exchange at
+    a time (student code may call the grader's functions from threads of its own)."""
 
     def __init__(self, connection):
         self.connection = connection
+        self.lock = threading.Lock()
 
     def send(self, kind, text):
         data = text.encode()
@@ -111,8 +114,9 @@ class Channel:
 
     def exchange(self, kind, text):
         """Send a message and return the grader's answer."""
-        self.send(kind, text)
-        return self.receive()
+        with self.lock:
+            self.send(kind, text)
+            return self.receive()
 
     def ask(self, question):
         """The grader's answer (JSON text) to a QUESTION (JSON text)."""

@@ -15,6 +15,7 @@ refused unread past the bound of a reply, and each loop has a connection of its 
 opens with a token sent in its cell: nothing a kernel sent in one test cell is read in another.
 """
 import asyncio
+import contextlib
 import hmac
 import os
 import secrets
@@ -25,9 +26,29 @@ from nbformat.v4 import new_code_cell
 
 from autograder.grading.exchange import MAX_REPLY_JSON
 from autograder.grading.kernel import NOT_DEFINED, KernelError, ProtocolError, loop_cell
-from autograder.grading.kernel_side import END_OF_REQUESTS, FRAME, GRADER, HELLO, QUESTION, REPLY
+from autograder.grading.kernel_side import END_OF_REQUESTS, FRAME, GRADER, HELLO, MAX_MESSAGE, QUESTION, REPLY
 
 CHUNK = 1 << 16  # bytes read from the socket at a time
+MAX_WAITING = 8  # connections to a loop's socket that have not said their first message yet
+MAX_HELLO = 64  # bytes of that message (the token is 32)
+
+
+async def _hello(connection):
+    """The token (bytes) a new ``connection`` (non-blocking) says in its first message; ValueError when that
+    message is no HELLO of at most MAX_HELLO bytes, ConnectionError when it closes before."""
+    async def exactly(size):
+        data = b""
+        while len(data) < size:
+            chunk = await asyncio.get_running_loop().sock_recv(connection, size - len(data))
+            if not chunk:
+                raise ConnectionError("closed")
+            data += chunk
+        return data
+
+    kind, length = FRAME.unpack(await exactly(FRAME.size))
+    if kind != HELLO or length > MAX_HELLO:
+        raise ValueError("not the loop's first message")
+    return await exactly(length)
 
 
 class NotDefined(KernelError):
@@ -94,30 +115,46 @@ class RequestLoop:
                     return
                 except NotDefined:
                     continue
+            raise KernelError("student code put something of its own in the place of the grader's request handler "
+                              "(it says it is not defined right after the grader defined it)")
         finally:
             listener.close()
-            os.unlink(path)
+            with contextlib.suppress(OSError):  # the kernel may have removed it
+                os.unlink(path)
 
     async def _connect(self, listener, token):
-        """Accept the loop's connection: the first that sends the token (others are closed)."""
+        """Take the loop's connection: the first that says the token. Connections are accepted while others
+        are read; one that says something else is closed, and so are the oldest beyond MAX_WAITING."""
         loop = asyncio.get_running_loop()
-        while True:
-            accepting = asyncio.ensure_future(loop.sock_accept(listener))
-            await asyncio.wait({accepting, self.serving}, return_when=asyncio.FIRST_COMPLETED)
-            if not accepting.done():
-                accepting.cancel()
-                self._ended()
-            self.connection, _ = accepting.result()
-            self.connection.setblocking(False)
-            self.received = bytearray()
-            self.serving.add_done_callback(self._shut(self.connection))
-            try:
-                kind, text = await self._message()
-                if kind == HELLO and hmac.compare_digest(text.encode(), token.encode()):
-                    return
-            except (_Closed, KernelError):
-                pass
-            self._close()
+        accepting = asyncio.ensure_future(loop.sock_accept(listener))
+        waiting = {}  # a task reading a connection's first message -> the connection
+        try:
+            while True:
+                done, _ = await asyncio.wait({accepting, self.serving, *waiting},
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if accepting in done:
+                    connection, _ = accepting.result()
+                    connection.setblocking(False)
+                    waiting[asyncio.ensure_future(_hello(connection))] = connection
+                    if len(waiting) > MAX_WAITING:
+                        oldest = next(iter(waiting))
+                        oldest.cancel()
+                        waiting.pop(oldest).close()
+                    accepting = asyncio.ensure_future(loop.sock_accept(listener))
+                for task in done & waiting.keys():
+                    connection = waiting.pop(task)
+                    if not task.exception() and hmac.compare_digest(task.result(), token.encode()):
+                        self.connection, self.received = connection, bytearray()
+                        self.serving.add_done_callback(self._shut(connection))
+                        return
+                    connection.close()
+                if self.serving in done:
+                    self._ended()
+        finally:
+            accepting.cancel()
+            for task, connection in waiting.items():
+                task.cancel()
+                connection.close()
 
     @staticmethod
     def _shut(connection):
@@ -128,6 +165,13 @@ class RequestLoop:
             except OSError:
                 pass
         return shut
+
+    def abandon(self):
+        """Forget the loop when its kernel is restarted: its cell's task is cancelled, its connection closed."""
+        if self.serving is not None:
+            self.serving.cancel()
+            self.serving = None
+        self._close()
 
     async def _reply(self):
         """The next reply of the loop, the kernel's questions answered meanwhile."""
@@ -163,6 +207,8 @@ class RequestLoop:
         return taken
 
     async def _write(self, text):
+        if self.connection is None:
+            raise _Closed
         data = text.encode()
         try:
             await asyncio.get_running_loop().sock_sendall(self.connection, FRAME.pack(GRADER, len(data)) + data)
@@ -176,14 +222,15 @@ class RequestLoop:
         if any(error.get("ename") == "NameError" and error.get("evalue") == NOT_DEFINED for error in errors):
             raise NotDefined(NOT_DEFINED)
         if errors:
-            raise KernelError(f"{errors[-1].get('ename')}: {errors[-1].get('evalue')}")
+            raise KernelError(f"{errors[-1].get('ename')}: {str(errors[-1].get('evalue'))[:MAX_MESSAGE]}")
         raise KernelError("the kernel stopped answering the grader's requests (student code ended the loop that "
                           "answers them)")
 
     async def _end(self):
         """Send END_OF_REQUESTS and wait for the loop's cell to end. Meanwhile what the kernel still sends is
-        read and dropped, and END_OF_REQUESTS answers its every question: student code that sends more
-        than it was asked cannot keep the cell waiting (nbclient's timeout ends one that keeps running)."""
+        read and dropped, and END_OF_REQUESTS answers its every question and reply: student code that sends
+        more than it was asked, or takes the END meant for the loop, cannot keep the cell waiting (nbclient's
+        timeout ends one that keeps running)."""
         try:
             if not self.serving.done():
                 try:
@@ -193,7 +240,7 @@ class RequestLoop:
                             kind, _ = await self._message()
                         except KernelError:  # too long, and skipped
                             continue
-                        if kind == QUESTION:
+                        if kind in (QUESTION, REPLY):  # a reply: the loop read the END sent before as an answer
                             await self._write(END_OF_REQUESTS)
                 except _Closed:
                     pass  # the loop has returned, or the cell ended: its result says how

@@ -10,7 +10,7 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.grading.exchange import INLINE_BYTES, MAX_REPLY_JSON, ExchangeFolder
-from autograder.grading.kernel import KERNEL_SIDE_VERSION, Kernel, KernelError
+from autograder.grading.kernel import KERNEL_SIDE_VERSION, NOT_DEFINED, Kernel, KernelError
 from autograder.grading.kernel_side import FRAME, OUTSIDE_REQUESTS, REPLY
 from autograder.grading.request_loop import RequestLoop
 from tests.attacks import FORGED_LOOP
@@ -251,3 +251,90 @@ _intruders = []
     for _ in range(20):
         kernel.source("pass")  # a new loop, with a new socket, for each
         assert kernel.fetch("one")() == 1, "a connection without the loop's token was taken for the loop"
+
+
+def test_a_flood_of_questions_that_are_no_calls_costs_its_request_and_keeps_little(kernel):
+    kernel.source(FLOOD + f"""
+def asks(count, size):
+    for connection in [o for o in gc.get_objects() if isinstance(o, socket.socket) and o.fileno() >= 0]:
+        if connection.family == socket.AF_UNIX and "grader-" in connection.getpeername():
+            question = ('{{"callback": "' + "x" * size + '"}}').encode()
+            for _ in range(count):
+                connection.sendall(struct.pack({FRAME.format!r}, b"Q", len(question)) + question)
+                _, length = struct.unpack({FRAME.format!r}, connection.recv({FRAME.size}, socket.MSG_WAITALL))
+                connection.recv(length, socket.MSG_WAITALL)
+    return 1
+""")
+    with pytest.raises(KernelError, match="more than 100 questions"):
+        kernel.fetch("asks")(150, 1_000_000)
+    assert 1 <= len(kernel.protocol_errors) <= 5 and kernel.breaches > 100, (
+        f"Kernel should keep a few breaches and count the rest: {len(kernel.protocol_errors)}, {kernel.breaches}")
+    assert all(len(note) <= 303 for note in kernel.protocol_errors), "a breach's note should be cut short"
+    kernel.source("pass")
+    assert kernel.fetch("one")() == 1, "the flood of an earlier test cell reached this one"
+
+
+def test_a_kernel_that_removes_the_loops_socket_keeps_its_requests(kernel):
+    kernel.source("""
+import os, socket
+_connect = socket.socket.connect
+def _connect_and_remove(self, address):
+    _connect(self, address)
+    if isinstance(address, str) and "grader-" in address:
+        os.unlink(address)
+socket.socket.connect = _connect_and_remove
+def one():
+    return 1
+""")
+    try:
+        assert kernel.fetch("one")() == 1
+    finally:
+        kernel.source("socket.socket.connect = _connect")
+
+
+def test_a_handler_that_says_it_is_not_defined_is_named(kernel):
+    kernel.source("defined = 1")
+    assert kernel.fetch("defined") == 1  # the grader's handler is defined: its version is known
+    kernel.source(f"""
+_saved = _hw2_grader_request
+def _hw2_grader_request(*_):
+    raise NameError({NOT_DEFINED!r})
+_hw2_grader_request.version = _saved.version
+""")
+    try:
+        with pytest.raises(KernelError, match="in the place of the grader's request handler"):
+            kernel.fetch("defined")
+    finally:
+        kernel.source("_hw2_grader_request = _saved")
+
+
+def test_student_threads_may_call_the_graders_functions_at_once(kernel):
+    kernel.source("""
+from concurrent.futures import ThreadPoolExecutor
+def in_threads(f, count):
+    with ThreadPoolExecutor(4) as pool:
+        return list(pool.map(f, range(count)))
+""")
+    assert kernel.fetch("in_threads")(lambda x: 3 * x + 1, 40) == [3 * x + 1 for x in range(40)]
+
+
+def test_connections_that_say_nothing_do_not_hold_up_the_loop(kernel):
+    kernel.source(FLOOD + """
+import os, socket, threading
+def hog(folder):
+    while True:
+        for name in os.listdir(folder):
+            if name.startswith("grader-"):
+                try:
+                    silent = socket.socket(socket.AF_UNIX)
+                    silent.connect(os.path.join(folder, name))
+                    _silent.append(silent)
+                except OSError:
+                    pass
+        threading.Event().wait(0.001)
+_silent = []
+""")
+    kernel.source(f"threading.Thread(target=hog, args=({str(kernel.exchange.path)!r},), daemon=True).start()")
+    for _ in range(10):
+        kernel.source("pass")
+        assert kernel.fetch("one")() == 1, "a silent connection was taken for the loop's"

@@ -218,8 +218,9 @@ class ResilientExecute(Execute):
             self._end_requests()
         finally:
             if self._kernel.protocol_errors:
-                self._review.append(f"cell {index + 1}: the kernel's answers to the grader broke the protocol "
-                                    f"({self._kernel.protocol_errors[0]})")
+                times = f" {self._kernel.breaches} times" if self._kernel.breaches > 1 else ""
+                self._review.append(f"cell {index + 1}: the kernel's answers to the grader broke the protocol{times} "
+                                    f"(first: {self._kernel.protocol_errors[0]})")
             self._kernel.release()  # what this cell's calls left behind
         if verdict.fraction < 1:  # name first the functions it depends on that lost points in their own cells
             verdict.cause = dependency_cause(self._dependencies.of(cell.metadata.nbgrader.get("grade_id")),
@@ -258,11 +259,13 @@ class ResilientExecute(Execute):
         cell put back once the loop's cell has ended."""
         try:
             return step(*args)
-        except DeadKernelError:
-            raise KernelBroken("died") from None
         except KernelError:
             raise
+        except DeadKernelError:
+            self._requests.abandon()  # the kernel is restarted: its loop's cell goes with it
+            raise KernelBroken("died") from None
         except Exception as error:  # noqa: BLE001 (with allow_errors, nbclient raises only when the kernel fails)
+            self._requests.abandon()
             raise KernelBroken(f"stopped answering properly ({type(error).__name__}: {error})") from None
         finally:
             if self._request_running and (self._requests.serving is None or self._requests.serving.done()):
