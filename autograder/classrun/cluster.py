@@ -176,13 +176,16 @@ class ClusterPool:
                 tqdm.write(f"Dask scheduler {self.address}: {self._describe(client)}")
                 waiting, running, keys = collections.deque(todo), as_completed(loop=client.loop), {}
                 self._submit(client, todo, waiting, running, keys)
-                for future in running:
-                    key = keys.pop(future.key)
-                    self.record(key, self._bundle(client, future, todo[key]))
-                    recorded += 1
-                    bar.set_postfix_str(printable(todo[key].student))
-                    bar.update()
+                for finished in running.batches():
+                    finished = [(future, keys.pop(future.key)) for future in finished]
+                    # the threads that finished start their next submissions before these are recorded:
+                    # no worker waits for the coordinator
                     self._submit(client, todo, waiting, running, keys)
+                    for future, key in finished:
+                        self.record(key, self._bundle(client, future, todo[key]))
+                        recorded += 1
+                        bar.set_postfix_str(printable(todo[key].student))
+                        bar.update()
         except (SchedulerLost, OSError) as error:
             raise SchedulerLost(f"lost the Dask scheduler at {self.address} ({error}): {recorded} of {len(todo)} "
                                 "graded and recorded") from None
