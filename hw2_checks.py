@@ -58,6 +58,9 @@ CLASSIC_BUGS = {
     "grad_unclipped": "grad computed from the unclipped output: clip out first, then grad = out * (1 - out)",
     "label0_term_missing": "the (1 - y) log(1 - g) term is missing or wrong, so labels 0 are scored wrongly",
     "dL_dg_only_y1": "dL_dg = -1 / g is right only for y = 1: differentiate both terms of the loss",
+    "dL_ds_returned": "dL_dg = g - y is the derivative with respect to s (through the sigmoid), not g: "
+                      "differentiate the loss with respect to g itself (backward_pass multiplies dL_dg by the "
+                      "sigmoid's derivative)",
     "bias_missing": "the bias was not added: s = x @ W + b",
     "activations_reversed": "the activations were applied in the wrong order (use activations[l] for layer l)",
     "derivative_missing": "the activation's derivative is missing: multiply delta by it before the product",
