@@ -343,7 +343,7 @@ class Kernel:
         request.update(exchange=str(self.exchange.path), inline_bytes=INLINE_BYTES, keep_from=self.keep_from)
         try:
             text = self.send(json.dumps(request))
-        except ProtocolError as error:  # an answer refused unread
+        except ProtocolError as error:  # an answer skipped unparsed
             raise self._broken(str(error)) from None
         finally:
             self.exchange.remove_request_files()

@@ -222,6 +222,29 @@ def one():
 """
 
 
+# A thread of student code that connects to each new socket of the grader's in ``folder`` as soon as it appears
+# (before the loop, or after), says ``first_message`` (bytes) on it and keeps it open, for ``seconds``.
+WATCHER = """
+import os, socket, threading, time
+def connect_to_each_loop(folder, first_message, seconds):
+    def watch():
+        seen, kept, end = set(), [], time.monotonic() + seconds
+        while time.monotonic() < end:
+            for name in set(os.listdir(folder)) - seen:
+                if name.startswith("grader-"):
+                    seen.add(name)
+                    try:
+                        other = socket.socket(socket.AF_UNIX)
+                        other.connect(os.path.join(folder, name))
+                        other.sendall(first_message)
+                        kept.append(other)
+                    except OSError:
+                        pass
+            time.sleep(0.001)
+    threading.Thread(target=watch, daemon=True).start()
+"""
+
+
 @pytest.mark.parametrize("size", [1, MAX_REPLY_JSON + 1])
 def test_answers_student_code_forges_cost_only_the_requests_of_that_test_cell(kernel, size):
     kernel.source(FLOOD)
@@ -233,23 +256,8 @@ def test_answers_student_code_forges_cost_only_the_requests_of_that_test_cell(ke
 
 
 def test_a_connection_without_the_token_is_not_the_loops(kernel):
-    kernel.source(FLOOD + """
-import os, socket, threading
-def intrude(folder):
-    for _ in range(200):
-        for name in os.listdir(folder):
-            if name.startswith("grader-"):
-                try:
-                    intruder = socket.socket(socket.AF_UNIX)
-                    intruder.connect(os.path.join(folder, name))
-                    intruder.sendall(struct.pack(">cI", b"H", 5) + b"wrong")
-                    _intruders.append(intruder)
-                except OSError:
-                    pass
-        threading.Event().wait(0.005)
-_intruders = []
-""")
-    kernel.source(f"threading.Thread(target=intrude, args=({str(kernel.exchange.path)!r},), daemon=True).start()")
+    kernel.source(FLOOD + WATCHER)
+    kernel.source(f"connect_to_each_loop({str(kernel.exchange.path)!r}, struct.pack('>cI', b'H', 5) + b'wrong', 10)")
     for _ in range(20):
         kernel.source("pass")  # a new loop, with a new socket, for each
         assert kernel.fetch("one")() == 1, "a connection without the loop's token was taken for the loop"
@@ -320,22 +328,8 @@ def in_threads(f, count):
 
 
 def test_connections_that_say_nothing_do_not_hold_up_the_loop(kernel):
-    kernel.source(FLOOD + """
-import os, socket, threading
-def hog(folder):
-    while True:
-        for name in os.listdir(folder):
-            if name.startswith("grader-"):
-                try:
-                    silent = socket.socket(socket.AF_UNIX)
-                    silent.connect(os.path.join(folder, name))
-                    _silent.append(silent)
-                except OSError:
-                    pass
-        threading.Event().wait(0.001)
-_silent = []
-""")
-    kernel.source(f"threading.Thread(target=hog, args=({str(kernel.exchange.path)!r},), daemon=True).start()")
+    kernel.source(FLOOD + WATCHER)
+    kernel.source(f"connect_to_each_loop({str(kernel.exchange.path)!r}, b'', 10)")
     for _ in range(10):
         kernel.source("pass")
         assert kernel.fetch("one")() == 1, "a silent connection was taken for the loop's"
